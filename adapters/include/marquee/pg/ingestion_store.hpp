@@ -1,0 +1,66 @@
+#pragma once
+// The ingestion's side of PostgreSQL: runs in ingestion_runs, the per-provider lock, and the
+// transaction that merges a staged feed into events, zones and event_history.
+#include "marquee/domain/provider.hpp"
+#include "marquee/ingest/pipeline.hpp"
+
+#include <pqxx/connection>
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+
+namespace marquee::pg {
+
+struct ingestion_report {
+    std::size_t events_seen = 0;
+    std::size_t events_changed = 0;  // new or changed events written
+    std::size_t events_rejected = 0;
+    std::size_t events_unchanged = 0;
+    std::int64_t data_version = 0;   // the new version, or 0 when searchable data did not change
+    std::vector<feed::rejection> rejections;
+};
+
+/// Holds the provider's ingestion lock (a session advisory lock) for its lifetime.
+class provider_lock {
+public:
+    provider_lock(pqxx::connection& connection, std::string provider);
+    ~provider_lock();
+    provider_lock(const provider_lock&) = delete;
+    provider_lock& operator=(const provider_lock&) = delete;
+
+private:
+    pqxx::connection& connection_;
+    std::string provider_;
+};
+
+class ingestion_store {
+public:
+    explicit ingestion_store(pqxx::connection& connection) : connection_(connection) {}
+
+    /// Records a new 'running' run (marking any run the provider left 'running' as abandoned).
+    /// Call while holding the provider_lock. `scheduled_for` is RFC 3339 or empty.
+    std::int64_t start_run(const std::string& provider, const std::string& job_id, const std::string& scheduled_for);
+
+    /// Records the failure of a run. Never throws: the failure being recorded matters more.
+    void fail_run(std::int64_t run_id, const std::string& error, std::size_t seen = 0, std::size_t rejected = 0) noexcept;
+
+    /// Parses `document` (in place) and merges it into the provider's events in one transaction
+    /// that also marks the run succeeded. Throws feed_error (nothing written) for an unreadable
+    /// feed, storage_error for database failures.
+    ingestion_report ingest(std::int64_t run_id, const domain::provider& provider, std::span<char> document,
+                            const ingest::pipeline_options& options);
+
+    /// The provider as stored, or nullopt.
+    std::optional<domain::provider> find_provider(const std::string& name);
+
+    /// Registers `name` as a disabled provider with a placeholder URL when it does not exist (for
+    /// ingesting files by hand).
+    void register_file_provider(const std::string& name, const std::string& time_zone);
+
+private:
+    pqxx::connection& connection_;
+};
+
+}  // namespace marquee::pg

@@ -1,0 +1,131 @@
+#pragma once
+// Every statement of the ingestion path, named. Parameters are numbered $1… as noted per statement.
+#include <string_view>
+
+namespace marquee::pg::ingestion_sql {
+
+// Two-key advisory lock (class, hashtext(provider)): at most one ingestion per provider at a time.
+inline constexpr int provider_lock_class = 0x6d71;  // "mq"
+inline constexpr const char* lock_provider = "SELECT pg_advisory_lock($1, hashtext($2))";
+inline constexpr const char* unlock_provider = "SELECT pg_advisory_unlock($1, hashtext($2))";
+
+// $1 provider. Run only while holding the provider's lock: any run still 'running' then has lost
+// its worker.
+inline constexpr const char* abandon_runs = R"sql(
+UPDATE ingestion_runs
+   SET status = 'failed', finished_at = now(), error = 'abandoned: its worker stopped before finishing'
+ WHERE provider = $1 AND status = 'running')sql";
+
+// $1 provider, $2 job id, $3 scheduled for (text, may be null).
+inline constexpr const char* start_run = R"sql(
+INSERT INTO ingestion_runs (provider, status, job_id, scheduled_for)
+VALUES ($1, 'running', $2, $3::timestamptz)
+RETURNING id)sql";
+
+// $1 run id, $2 error, $3 events seen, $4 events rejected.
+inline constexpr const char* fail_run = R"sql(
+UPDATE ingestion_runs
+   SET status = 'failed', finished_at = clock_timestamp(), error = $2, events_seen = $3, events_rejected = $4
+ WHERE id = $1)sql";
+
+// $1 run id, $2 seen, $3 changed, $4 rejected.
+inline constexpr const char* succeed_run = R"sql(
+UPDATE ingestion_runs
+   SET status = 'succeeded', finished_at = clock_timestamp(), error = NULL,
+       events_seen = $2, events_changed = $3, events_rejected = $4
+ WHERE id = $1)sql";
+
+// $1 provider.
+inline constexpr const char* known_hashes = "SELECT id::text, content_hash FROM events WHERE provider = $1";
+
+inline constexpr const char* create_stage_tables = R"sql(
+CREATE TEMP TABLE stage_events (
+    seq bigint NOT NULL, id uuid NOT NULL, kind "char" NOT NULL,
+    base_event_id text, event_id text, title text, sell_mode text, organizer_company_id text,
+    start_local timestamp, end_local timestamp, starts_at timestamptz, ends_at timestamptz,
+    sell_from timestamp, sell_to timestamp, sold_out boolean, min_price numeric, max_price numeric,
+    zone_count integer, content_hash bigint
+) ON COMMIT DROP;
+CREATE TEMP TABLE stage_zones (
+    seq bigint NOT NULL, event uuid NOT NULL, position integer NOT NULL, zone_id text NOT NULL,
+    name text, capacity bigint, price numeric NOT NULL, numbered boolean
+) ON COMMIT DROP)sql";
+
+// The last occurrence of each event in the feed wins, whatever its kind.
+inline constexpr const char* pick_winners = R"sql(
+CREATE TEMP TABLE stage_winners ON COMMIT DROP AS
+SELECT DISTINCT ON (id) * FROM stage_events ORDER BY id, seq DESC;
+ANALYZE stage_winners)sql";
+
+// $1 provider. Writes new and changed events, appends history when the sell mode, dates or price
+// range moved (or the event is new), and returns how many events were written.
+inline constexpr const char* merge_events = R"sql(
+WITH prior AS (
+    SELECT e.id, e.sell_mode, e.start_local, e.end_local, e.min_price, e.max_price
+      FROM events e JOIN stage_winners w ON w.id = e.id AND w.kind = 'c'
+), written AS (
+    INSERT INTO events AS e (
+        id, provider, base_event_id, event_id, title, sell_mode, organizer_company_id,
+        start_local, end_local, starts_at, ends_at, sell_from, sell_to, sold_out, min_price, max_price,
+        zone_count, ever_online, content_hash, first_seen_at, last_seen_at, changed_at)
+    SELECT w.id, $1, w.base_event_id, w.event_id, w.title, w.sell_mode, w.organizer_company_id,
+           w.start_local, w.end_local, w.starts_at, w.ends_at, w.sell_from, w.sell_to, w.sold_out,
+           w.min_price, w.max_price, w.zone_count, w.sell_mode = 'online', w.content_hash, now(), now(), now()
+      FROM stage_winners w
+     WHERE w.kind = 'c'
+    ON CONFLICT (id) DO UPDATE SET
+        title = excluded.title, sell_mode = excluded.sell_mode,
+        organizer_company_id = excluded.organizer_company_id,
+        start_local = excluded.start_local, end_local = excluded.end_local,
+        starts_at = excluded.starts_at, ends_at = excluded.ends_at,
+        sell_from = excluded.sell_from, sell_to = excluded.sell_to, sold_out = excluded.sold_out,
+        min_price = excluded.min_price, max_price = excluded.max_price, zone_count = excluded.zone_count,
+        ever_online = e.ever_online OR excluded.ever_online,
+        content_hash = excluded.content_hash, last_seen_at = excluded.last_seen_at,
+        changed_at = excluded.changed_at
+    WHERE e.content_hash IS DISTINCT FROM excluded.content_hash
+    RETURNING e.id, e.sell_mode, e.start_local, e.end_local, e.min_price, e.max_price, e.ever_online
+), history AS (
+    INSERT INTO event_history (event, observed_at, sell_mode, start_local, end_local, min_price, max_price)
+    SELECT x.id, now(), x.sell_mode, x.start_local, x.end_local, x.min_price, x.max_price
+      FROM written x LEFT JOIN prior p ON p.id = x.id
+     WHERE p.id IS NULL
+        OR (p.sell_mode, p.start_local, p.end_local, p.min_price, p.max_price)
+           IS DISTINCT FROM (x.sell_mode, x.start_local, x.end_local, x.min_price, x.max_price)
+)
+SELECT count(*), count(*) FILTER (WHERE ever_online) FROM written)sql";
+
+// Unchanged events: only the time they were last seen moves.
+inline constexpr const char* touch_unchanged = R"sql(
+UPDATE events e SET last_seen_at = now()
+  FROM stage_winners w
+ WHERE w.kind = 'u' AND e.id = w.id)sql";
+
+inline constexpr const char* merge_zones = R"sql(
+INSERT INTO zones AS z (event, position, zone_id, name, capacity, price, numbered)
+SELECT s.event, s.position, s.zone_id, s.name, s.capacity, s.price, s.numbered
+  FROM stage_zones s JOIN stage_winners w ON w.id = s.event AND w.seq = s.seq AND w.kind = 'c'
+ON CONFLICT (event, position) DO UPDATE SET
+    zone_id = excluded.zone_id, name = excluded.name, capacity = excluded.capacity,
+    price = excluded.price, numbered = excluded.numbered
+WHERE (z.zone_id, z.name, z.capacity, z.price, z.numbered)
+      IS DISTINCT FROM (excluded.zone_id, excluded.name, excluded.capacity, excluded.price, excluded.numbered))sql";
+
+inline constexpr const char* trim_zones = R"sql(
+DELETE FROM zones z USING stage_winners w
+ WHERE w.kind = 'c' AND z.event = w.id AND z.position >= w.zone_count)sql";
+
+inline constexpr const char* bump_data_version = R"sql(
+UPDATE data_version SET version = version + 1, changed_at = now() RETURNING version)sql";
+
+// $1 the new version. Delivered to listeners when the transaction commits.
+inline constexpr const char* notify_data_version = "SELECT pg_notify('marquee_data_version', $1)";
+
+// $1 provider name, $2 time zone. For `marquee-worker ingest FILE` with a provider never
+// registered: recorded disabled, so no scheduler fetches its placeholder URL.
+inline constexpr const char* register_file_provider = R"sql(
+INSERT INTO providers (name, url, time_zone, enabled)
+VALUES ($1, 'http://unconfigured.invalid/', $2, false)
+ON CONFLICT (name) DO NOTHING)sql";
+
+}  // namespace marquee::pg::ingestion_sql

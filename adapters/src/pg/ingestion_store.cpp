@@ -1,0 +1,142 @@
+#include "marquee/pg/ingestion_store.hpp"
+
+#include "copy_writer.hpp"
+#include "ingestion_sql.hpp"
+#include "marquee/error.hpp"
+#include "marquee/log/log.hpp"
+#include "marquee/pg/connection.hpp"
+
+#include <boost/uuid/string_generator.hpp>
+#include <pqxx/nontransaction>
+#include <pqxx/result>
+#include <pqxx/transaction>
+
+#include <algorithm>
+
+namespace marquee::pg {
+namespace {
+
+ids::uuid parse_uuid(const char* text) {
+    auto parsed = boost::uuids::string_generator{}(text);
+    ids::uuid id;
+    std::copy(parsed.begin(), parsed.end(), id.bytes.begin());
+    return id;
+}
+
+ingest::known_hashes load_known_hashes(pqxx::transaction_base& tx, const std::string& provider) {
+    ingest::known_hashes known;
+    auto rows = tx.exec_params(ingestion_sql::known_hashes, provider);
+    known.reserve(rows.size());
+    for (const auto& row : rows) known.emplace(parse_uuid(row[0].c_str()), row[1].as<std::int64_t>());
+    return known;
+}
+
+}  // namespace
+
+provider_lock::provider_lock(pqxx::connection& connection, std::string provider)
+    : connection_(connection), provider_(std::move(provider)) {
+    translate_errors([&] {
+        pqxx::nontransaction tx(connection_);
+        tx.exec_params(ingestion_sql::lock_provider, ingestion_sql::provider_lock_class, provider_);
+    });
+}
+
+provider_lock::~provider_lock() {
+    try {
+        pqxx::nontransaction tx(connection_);
+        tx.exec_params(ingestion_sql::unlock_provider, ingestion_sql::provider_lock_class, provider_);
+    } catch (const std::exception& e) {
+        // A lost connection releases the lock with the session.
+        log::warn("could not release the ingestion lock of {}: {}", provider_, e.what());
+    }
+}
+
+std::int64_t ingestion_store::start_run(const std::string& provider, const std::string& job_id,
+                                        const std::string& scheduled_for) {
+    return translate_errors([&] {
+        pqxx::work tx(connection_);
+        auto abandoned = tx.exec_params(ingestion_sql::abandon_runs, provider);
+        if (abandoned.affected_rows() > 0)
+            log::warn("provider {}: {} earlier run(s) had lost their worker; marked failed", provider,
+                      abandoned.affected_rows());
+        std::optional<std::string> when;
+        if (!scheduled_for.empty()) when = scheduled_for;
+        auto id = tx.exec_params1(ingestion_sql::start_run, provider, job_id, when)[0].as<std::int64_t>();
+        tx.commit();
+        return id;
+    });
+}
+
+void ingestion_store::fail_run(std::int64_t run_id, const std::string& error, std::size_t seen,
+                               std::size_t rejected) noexcept {
+    try {
+        pqxx::work tx(connection_);
+        tx.exec_params(ingestion_sql::fail_run, run_id, error, static_cast<long long>(seen),
+                       static_cast<long long>(rejected));
+        tx.commit();
+    } catch (const std::exception& e) {
+        log::error("could not record the failure of run {}: {}", run_id, e.what());
+    }
+}
+
+ingestion_report ingestion_store::ingest(std::int64_t run_id, const domain::provider& provider,
+                                         std::span<char> document, const ingest::pipeline_options& options) {
+    return translate_errors([&] {
+        time::zone zone(provider.time_zone);
+        pqxx::work tx(connection_);
+        auto known = load_known_hashes(tx, provider.name);
+        tx.exec0(ingestion_sql::create_stage_tables);
+
+        ingestion_report report;
+        ingest::provider_context context{provider.name, &zone, &known};
+        auto totals = ingest::stage_feed(document, context, options, [&](ingest::staged_batch& batch) {
+            detail::copy_rows(tx, "stage_events", ingest::stage_event_columns, batch.event_rows);
+            detail::copy_rows(tx, "stage_zones", ingest::stage_zone_columns, batch.zone_rows);
+            std::move(batch.rejections.begin(), batch.rejections.end(), std::back_inserter(report.rejections));
+        });
+        report.events_seen = totals.events_seen;
+        report.events_rejected = totals.events_rejected;
+        report.events_unchanged = totals.events_unchanged;
+
+        tx.exec0(ingestion_sql::pick_winners);
+        auto merged = tx.exec_params1(ingestion_sql::merge_events, provider.name);
+        report.events_changed = merged[0].as<std::size_t>();
+        auto searchable_written = merged[1].as<std::size_t>();
+        tx.exec0(ingestion_sql::touch_unchanged);
+        tx.exec0(ingestion_sql::merge_zones);
+        tx.exec0(ingestion_sql::trim_zones);
+        if (searchable_written > 0) {
+            report.data_version = tx.exec1(ingestion_sql::bump_data_version)[0].as<std::int64_t>();
+            tx.exec_params(ingestion_sql::notify_data_version, std::to_string(report.data_version));
+        }
+        tx.exec_params(ingestion_sql::succeed_run, run_id, static_cast<long long>(report.events_seen),
+                       static_cast<long long>(report.events_changed), static_cast<long long>(report.events_rejected));
+        tx.commit();
+        return report;
+    });
+}
+
+std::optional<domain::provider> ingestion_store::find_provider(const std::string& name) {
+    return translate_errors([&]() -> std::optional<domain::provider> {
+        pqxx::read_transaction tx(connection_);
+        auto rows = tx.exec_params(
+            "SELECT name, url, schedule, time_zone, enabled, fetch_timeout_ms, max_feed_bytes FROM providers "
+            "WHERE name = $1",
+            name);
+        if (rows.empty()) return std::nullopt;
+        const auto& r = rows[0];
+        return domain::provider{r[0].as<std::string>(), r[1].as<std::string>(),     r[2].as<std::string>(),
+                                r[3].as<std::string>(), r[4].as<bool>(),            r[5].as<std::int64_t>(),
+                                r[6].as<std::int64_t>()};
+    });
+}
+
+void ingestion_store::register_file_provider(const std::string& name, const std::string& time_zone) {
+    translate_errors([&] {
+        pqxx::work tx(connection_);
+        tx.exec_params(ingestion_sql::register_file_provider, name, time_zone);
+        tx.commit();
+    });
+}
+
+}  // namespace marquee::pg

@@ -1,0 +1,69 @@
+#pragma once
+// Turns event outcomes into rows for the storage layer's staging tables, skipping what has not
+// changed since the last ingestion: an unchanged event costs one short "seen" row, its zones are
+// not even serialised.
+#include "marquee/feed/event_record.hpp"
+#include "marquee/ids/event_id.hpp"
+#include "marquee/time/local_datetime.hpp"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace marquee::ingest {
+
+/// Content hash of every event the provider has stored, by event id.
+using known_hashes = std::unordered_map<ids::uuid, std::int64_t, ids::uuid_hash>;
+
+struct provider_context {
+    std::string_view provider;
+    const time::zone* zone = nullptr;
+    const known_hashes* known = nullptr;
+};
+
+/// Kinds of staged event rows. The last occurrence of an event in a feed wins, whatever its kind.
+namespace row_kind {
+inline constexpr char changed = 'c';    // new or changed: full row and zones
+inline constexpr char unchanged = 'u';  // same content hash as stored: only last_seen_at moves
+inline constexpr char rejected = 'r';   // broke a rule: the stored version stays
+}  // namespace row_kind
+
+/// Column lists of the staging tables, in the order rows are written.
+inline constexpr std::string_view stage_event_columns =
+    "seq, id, kind, base_event_id, event_id, title, sell_mode, organizer_company_id, start_local, end_local, "
+    "starts_at, ends_at, sell_from, sell_to, sold_out, min_price, max_price, zone_count, content_hash";
+inline constexpr std::string_view stage_zone_columns = "seq, event, position, zone_id, name, capacity, price, numbered";
+
+struct staged_batch {
+    std::string event_rows;  // COPY text rows for the stage_events table
+    std::string zone_rows;   // COPY text rows for the stage_zones table
+    std::vector<feed::rejection> rejections;
+    std::size_t events_seen = 0;
+    std::size_t events_changed = 0;  // new or changed occurrences (before last-wins)
+    std::size_t events_unchanged = 0;
+
+    void clear();
+};
+
+/// Hash of everything the feed says about an event, plus the time zone its instants depend on.
+std::int64_t content_hash(const feed::event_record& event, std::string_view time_zone, std::string& scratch);
+
+/// Appends outcomes to a batch. `seq` orders occurrences across the whole feed.
+class batch_stager {
+public:
+    batch_stager(const provider_context& context, staged_batch& out) : context_(context), out_(out) {}
+    void add(const feed::event_outcome& outcome, std::uint64_t seq);
+
+private:
+    void add_event(const feed::event_record& event, std::uint64_t seq);
+    void add_rejection(const feed::rejection& rejected, std::uint64_t seq);
+    void append_short_row(std::uint64_t seq, const ids::uuid& id, char kind);
+
+    const provider_context& context_;
+    staged_batch& out_;
+    std::string hash_scratch_;
+};
+
+}  // namespace marquee::ingest
