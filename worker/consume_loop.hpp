@@ -1,0 +1,16 @@
+#pragma once
+// The worker's main loop: N consumer threads, each with its own RabbitMQ connection and job runner,
+// acknowledging a job only after its outcome is committed.
+#include "job_runner.hpp"
+#include "marquee/config/config.hpp"
+#include "retry_policy.hpp"
+
+#include <optional>
+
+namespace marquee::worker {
+
+/// Runs until SIGINT/SIGTERM; returns the process exit code (0 after a clean stop).
+int run_consumers(const runner_settings& settings, const config::amqp_settings& amqp, unsigned concurrency,
+                  const retry_policy& retry);
+
+}  // namespace marquee::worker

@@ -1,0 +1,62 @@
+// marquee-worker: consumes fetch jobs from RabbitMQ and ingests provider feeds into PostgreSQL;
+// `marquee-worker ingest FILE` ingests one file synchronously.
+#include "consume_loop.hpp"
+#include "job_runner.hpp"
+#include "marquee/config/config.hpp"
+#include "marquee/error.hpp"
+#include "marquee/log/log.hpp"
+
+#include <thread>
+
+int main(int argc, char** argv) {
+    CLI::App app{"Consumes provider-fetch jobs and ingests feeds into PostgreSQL.", "marquee-worker"};
+    std::string database_url;
+    std::string amqp_url;
+    std::string log_level = "info";
+    unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+    unsigned concurrency = 1;
+    std::size_t batch_kib = 4096;
+    marquee::config::add(app, "--database-url", "DATABASE_URL", database_url, "PostgreSQL URI")->required();
+    marquee::config::add(app, "--amqp-url", "AMQP_URL", amqp_url, "RabbitMQ URL amqp://user:pass@host:port/vhost");
+    marquee::config::add(app, "--threads", "WORKER_THREADS", threads, "Threads parsing and normalising one feed")
+        ->check(CLI::Range(1u, 256u));
+    marquee::config::add(app, "--concurrency", "WORKER_CONCURRENCY", concurrency, "Jobs processed at once")
+        ->check(CLI::Range(1u, 64u));
+    marquee::config::add(app, "--batch-kib", "WORKER_BATCH_KIB", batch_kib, "Feed KiB parsed per batch")
+        ->check(CLI::Range(std::size_t{16}, std::size_t{1} << 20));
+    marquee::worker::retry_policy retry;
+    int first_retry_ms = 5000;
+    marquee::config::add(app, "--max-attempts", "WORKER_MAX_ATTEMPTS", retry.max_attempts,
+                         "Attempts at a job before it is dead-lettered")
+        ->check(CLI::Range(1, 100));
+    marquee::config::add(app, "--first-retry-ms", "WORKER_FIRST_RETRY_MS", first_retry_ms,
+                         "Delay before the first retry; doubles per retry up to 5 minutes")
+        ->check(CLI::Range(1, 3'600'000));
+    marquee::config::add(app, "--log-level", "LOG_LEVEL", log_level, "debug, info, warn or error");
+
+    app.fallthrough();  // global flags may follow the subcommand
+    auto* ingest = app.add_subcommand("ingest", "Ingest one feed file synchronously and exit once committed");
+    std::string file;
+    std::string provider = "default";
+    std::string time_zone = "UTC";
+    ingest->add_option("file", file, "Feed XML file")->required()->check(CLI::ExistingFile);
+    ingest->add_option("--provider", provider, "Provider name")->capture_default_str();
+    marquee::config::add(*ingest, "--provider-timezone", "PROVIDER_TIMEZONE", time_zone,
+                         "Time zone for a provider not yet registered");
+
+    return marquee::config::run(app, argc, argv, [&] {
+        marquee::log::init("worker", marquee::log::parse_level(log_level));
+        marquee::config::check_database_url(database_url);
+        marquee::worker::runner_settings settings{database_url, {threads, batch_kib * 1024}, {}};
+        if (*ingest) {
+            marquee::config::check_time_zone(time_zone, "PROVIDER_TIMEZONE");
+            marquee::worker::job_runner runner(settings);
+            runner.ingest_file(file, provider, time_zone);
+            return 0;
+        }
+        if (amqp_url.empty()) throw marquee::config_error("AMQP_URL", "is required (amqp://user:pass@host:port/vhost)");
+        auto amqp = marquee::config::parse_amqp_url(amqp_url);
+        retry.first_delay = std::chrono::milliseconds{first_retry_ms};
+        return marquee::worker::run_consumers(settings, amqp, concurrency, retry);
+    });
+}
