@@ -42,8 +42,10 @@ CREATE INDEX events_provider_idx ON events (provider);
 CREATE INDEX events_search_idx ON events (starts_at, id) WHERE ever_online;
 
 -- Every <zone> element of an event, in feed order; a zone_id may repeat within an event.
+-- No foreign key to events: the ingestion merge is the only writer and writes the event first,
+-- and a per-row RI check would cost more than the rest of a first load (docs/adr/0002).
 CREATE TABLE zones (
-    event    uuid NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+    event    uuid NOT NULL,
     position integer NOT NULL,
     zone_id  text NOT NULL,
     name     text,

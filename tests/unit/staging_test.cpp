@@ -66,7 +66,7 @@ TEST(staging, stages_new_events_with_their_zones) {
     auto out = stage(feed_with("Show", "10.50"), {});
     EXPECT_EQ(out.totals.events_seen, 1u);
     EXPECT_EQ(out.totals.events_changed, 1u);
-    EXPECT_NE(out.events.find("\tc\t0\t1\tShow\tonline\t\\N\t2021-06-30 21:00:00\t2021-06-30 22:00:00\t"
+    EXPECT_NE(out.events.find("\tn\t0\t1\tShow\tonline\t\\N\t2021-06-30 21:00:00\t2021-06-30 22:00:00\t"
                               "2021-06-30 21:00:00+00\t2021-06-30 22:00:00+00\t\\N\t\\N\t\\N\t10.50\t10.50\t1\t"),
               std::string::npos)
         << out.events;

@@ -72,7 +72,7 @@ WITH prior AS (
            w.start_local, w.end_local, w.starts_at, w.ends_at, w.sell_from, w.sell_to, w.sold_out,
            w.min_price, w.max_price, w.zone_count, w.sell_mode = 'online', w.content_hash, now(), now(), now()
       FROM stage_winners w
-     WHERE w.kind = 'c'
+     WHERE w.kind IN ('n', 'c')
     ON CONFLICT (id) DO UPDATE SET
         title = excluded.title, sell_mode = excluded.sell_mode,
         organizer_company_id = excluded.organizer_company_id,
@@ -101,6 +101,13 @@ UPDATE events e SET last_seen_at = now()
   FROM stage_winners w
  WHERE w.kind = 'u' AND e.id = w.id)sql";
 
+// Zones of events stored for the first time: a plain insert, the bulk of a first load.
+inline constexpr const char* insert_new_zones = R"sql(
+INSERT INTO zones (event, position, zone_id, name, capacity, price, numbered)
+SELECT s.event, s.position, s.zone_id, s.name, s.capacity, s.price, s.numbered
+  FROM stage_zones s JOIN stage_winners w ON w.id = s.event AND w.seq = s.seq AND w.kind = 'n')sql";
+
+// Zones of changed events: only rows that differ are written.
 inline constexpr const char* merge_zones = R"sql(
 INSERT INTO zones AS z (event, position, zone_id, name, capacity, price, numbered)
 SELECT s.event, s.position, s.zone_id, s.name, s.capacity, s.price, s.numbered

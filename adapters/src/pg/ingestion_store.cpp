@@ -103,6 +103,7 @@ ingestion_report ingestion_store::ingest(std::int64_t run_id, const domain::prov
         report.events_changed = merged[0].as<std::size_t>();
         auto searchable_written = merged[1].as<std::size_t>();
         tx.exec0(ingestion_sql::touch_unchanged);
+        tx.exec0(ingestion_sql::insert_new_zones);
         tx.exec0(ingestion_sql::merge_zones);
         tx.exec0(ingestion_sql::trim_zones);
         if (searchable_written > 0) {

@@ -156,12 +156,16 @@ void batch_stager::add_rejection(const feed::rejection& rejected, std::uint64_t 
 void batch_stager::add_event(const feed::event_record& e, std::uint64_t seq) {
     auto id = ids::event_uuid(context_.provider, e.base_event_id, e.event_id);
     auto hash = content_hash(e, context_.zone->name(), hash_scratch_);
+    char kind = row_kind::added;
     if (context_.known) {
         auto found = context_.known->find(id);
-        if (found != context_.known->end() && found->second == hash) {
-            ++out_.events_unchanged;
-            append_short_row(seq, id, row_kind::unchanged);
-            return;
+        if (found != context_.known->end()) {
+            if (found->second == hash) {
+                ++out_.events_unchanged;
+                append_short_row(seq, id, row_kind::unchanged);
+                return;
+            }
+            kind = row_kind::changed;
         }
     }
     ++out_.events_changed;
@@ -170,7 +174,7 @@ void batch_stager::add_event(const feed::event_record& e, std::uint64_t seq) {
     tab(out);
     id.append_to(out);
     tab(out);
-    out.push_back(row_kind::changed);
+    out.push_back(kind);
     tab(out);
     append_copy_text(out, e.base_event_id);
     tab(out);

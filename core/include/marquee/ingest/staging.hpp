@@ -25,7 +25,8 @@ struct provider_context {
 
 /// Kinds of staged event rows. The last occurrence of an event in a feed wins, whatever its kind.
 namespace row_kind {
-inline constexpr char changed = 'c';    // new or changed: full row and zones
+inline constexpr char added = 'n';      // not stored yet: full row and zones, inserted plainly
+inline constexpr char changed = 'c';    // stored with other content: full row and zones, merged
 inline constexpr char unchanged = 'u';  // same content hash as stored: only last_seen_at moves
 inline constexpr char rejected = 'r';   // broke a rule: the stored version stays
 }  // namespace row_kind
