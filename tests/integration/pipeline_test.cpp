@@ -1,0 +1,127 @@
+// The whole pipeline with the real binaries and services: provider mock → scheduler → RabbitMQ →
+// worker → PostgreSQL → API.
+#include "harness/harness.hpp"
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+namespace mt = marquee::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+class pipeline : public ::testing::Test {
+protected:
+    void SetUp() override {
+        mock_port_ = mt::free_port();
+        mock_ = std::make_unique<mt::process>(
+            "marquee-provider-mock", std::vector<std::string>{"--listen", "127.0.0.1:" + std::to_string(mock_port_),
+                                                              "--dir", (mt::source_dir() / "fixtures/provider-samples").string()});
+        ASSERT_TRUE(mt::wait_until([&] { return mt::http_get("127.0.0.1", mock_port_, "/_control/stats").status == 200; },
+                                   30s, "provider mock up"));
+    }
+
+    std::map<std::string, std::string> env() const {
+        return {{"DATABASE_URL", db_.url()},
+                {"AMQP_URL", vhost_.url()},
+                {"PROVIDER_URL", "http://127.0.0.1:" + std::to_string(mock_port_) + "/api/events"}};
+    }
+
+    void schedule_once() {
+        mt::process scheduler("marquee-scheduler", {"--once"}, env());
+        auto code = scheduler.wait_exit(60s);
+        ASSERT_EQ(code, 0) << scheduler.log_text();
+    }
+
+    std::string succeeded_runs() {
+        return mt::query_scalar(db_.url(), "SELECT count(*) FROM ingestion_runs WHERE status = 'succeeded'").value_or("");
+    }
+
+    mt::database db_ = mt::fresh_database();
+    mt::vhost vhost_ = mt::fresh_vhost();
+    std::uint16_t mock_port_ = 0;
+    std::unique_ptr<mt::process> mock_;
+};
+
+boost::json::array events_of(const mt::http_response& r) {
+    auto body = boost::json::parse(r.body).as_object();
+    EXPECT_TRUE(body.at("error").is_null());
+    return body.at("data").as_object().at("events").as_array();
+}
+
+std::vector<std::string> titles_of(const boost::json::array& events) {
+    std::vector<std::string> titles;
+    for (const auto& e : events) titles.emplace_back(e.as_object().at("title").as_string());
+    return titles;
+}
+
+}  // namespace
+
+TEST_F(pipeline, three_samples_in_order_reach_search) {
+    // The first job is published before any worker exists: it must wait in the durable queue.
+    schedule_once();
+    mt::process worker("marquee-worker", {"--threads", "2"}, env());
+    ASSERT_TRUE(mt::wait_until([&] { return succeeded_runs() == "1"; }, 60s, "first run succeeded"));
+    schedule_once();
+    ASSERT_TRUE(mt::wait_until([&] { return succeeded_runs() == "2"; }, 60s, "second run succeeded"));
+    schedule_once();
+    ASSERT_TRUE(mt::wait_until([&] { return succeeded_runs() == "3"; }, 60s, "third run succeeded"));
+    EXPECT_EQ(mt::query_scalar(db_.url(), "SELECT string_agg(events_rejected::text, ',' ORDER BY id) FROM ingestion_runs"),
+              "0,1,1");
+
+    auto api_port = mt::free_port();
+    mt::process api("marquee-api", {}, {{"DATABASE_URL", db_.url()}, {"API_LISTEN", "127.0.0.1:" + std::to_string(api_port)}});
+    ASSERT_TRUE(mt::wait_until([&] { return mt::http_get("127.0.0.1", api_port, "/readyz").status == 200; }, 30s,
+                               "api ready"));
+
+    auto all = mt::http_get("127.0.0.1", api_port, "/search");
+    ASSERT_EQ(all.status, 200u) << all.body;
+    auto events = events_of(all);
+    // Ordered by start; Pantomima Full left the feed after the first response but stays; the
+    // offline Tributo (with its impossible date) is never shown.
+    EXPECT_EQ(titles_of(events), (std::vector<std::string>{"Pantomima Full", "Camela en concierto", "Los Morancos"}));
+    ASSERT_EQ(events.size(), 3u);
+    const auto& camela = events[1].as_object();
+    EXPECT_EQ(camela.at("id").as_string(), "f399ee3d-020d-577e-bc50-7cf2d0ee1a24") << "UUID v5 of the key, stable";
+    EXPECT_EQ(camela.at("start_date").as_string(), "2021-06-30");
+    EXPECT_EQ(camela.at("start_time").as_string(), "21:00:00");
+    EXPECT_EQ(camela.at("end_date").as_string(), "2021-06-30");
+    EXPECT_EQ(camela.at("end_time").as_string(), "21:30:00") << "latest values seen (third response)";
+    EXPECT_DOUBLE_EQ(camela.at("min_price").to_number<double>(), 15.0);
+    EXPECT_DOUBLE_EQ(camela.at("max_price").to_number<double>(), 30.0);
+    const auto& morancos = events[2].as_object();
+    EXPECT_DOUBLE_EQ(morancos.at("min_price").to_number<double>(), 65.0) << "every zone counts, even a repeated zone_id";
+    EXPECT_DOUBLE_EQ(morancos.at("max_price").to_number<double>(), 75.0);
+
+    auto june = mt::http_get("127.0.0.1", api_port, "/search?starts_at=2021-06-01T00:00:00Z&ends_at=2021-06-30T21:30:00Z");
+    ASSERT_EQ(june.status, 200u);
+    EXPECT_EQ(titles_of(events_of(june)), std::vector<std::string>{"Camela en concierto"}) << "both bounds inclusive";
+
+    auto offset = mt::http_get("127.0.0.1", api_port, "/search?starts_at=2021-07-31T22:00:00%2B02:00");
+    ASSERT_EQ(offset.status, 200u);
+    EXPECT_EQ(titles_of(events_of(offset)), std::vector<std::string>{"Los Morancos"});
+
+    for (const auto* bad : {"/search?starts_at=yesterday", "/search?starts_at=2021-07-01T00:00:00Z&ends_at=2021-06-01T00:00:00Z",
+                            "/search?starts_at=2021-06-01T00:00:00Z&starts_at=2021-06-02T00:00:00Z", "/search?ends_at="}) {
+        auto r = mt::http_get("127.0.0.1", api_port, bad);
+        EXPECT_EQ(r.status, 400u) << bad;
+        auto body = boost::json::parse(r.body).as_object();
+        EXPECT_TRUE(body.at("data").is_null()) << bad;
+        EXPECT_TRUE(body.at("error").as_object().contains("code")) << bad;
+    }
+}
+
+TEST_F(pipeline, the_same_feed_again_keeps_ids_and_data_version) {
+    mt::process worker("marquee-worker", {}, env());
+    schedule_once();
+    ASSERT_TRUE(mt::wait_until([&] { return succeeded_runs() == "1"; }, 60s, "first run succeeded"));
+    auto ids = mt::query_scalar(db_.url(), "SELECT string_agg(id::text, ',' ORDER BY id) FROM events");
+    auto version = mt::query_scalar(db_.url(), "SELECT version FROM data_version");
+    // Serve response_1 again: nothing changes but last_seen_at.
+    ASSERT_EQ(mt::http_get("127.0.0.1", mock_port_, "/_control/next?file=response_1.xml").status, 200u);
+    schedule_once();
+    ASSERT_TRUE(mt::wait_until([&] { return succeeded_runs() == "2"; }, 60s, "second run succeeded"));
+    EXPECT_EQ(mt::query_scalar(db_.url(), "SELECT string_agg(id::text, ',' ORDER BY id) FROM events"), ids);
+    EXPECT_EQ(mt::query_scalar(db_.url(), "SELECT version FROM data_version"), version);
+    EXPECT_EQ(mt::query_scalar(db_.url(), "SELECT events_changed FROM ingestion_runs ORDER BY id DESC LIMIT 1"), "0");
+}
