@@ -40,7 +40,9 @@ int main(int argc, char** argv) {
     std::string file;
     unsigned threads = std::max(1u, std::thread::hardware_concurrency());
     int repeat = 3;
+    std::string only;
     app.add_option("file", file)->required()->check(CLI::ExistingFile);
+    app.add_option("--only", only, "Run one variant: bare, fragments or marquee (for perf stat)");
     app.add_option("--threads", threads);
     app.add_option("--repeat", repeat);
     CLI11_PARSE(app, argc, argv);
@@ -51,13 +53,15 @@ int main(int argc, char** argv) {
     const std::string original = text.str();
     const double mb = static_cast<double>(original.size()) / 1e6;
 
-    auto bare = best_seconds(repeat, original, [](std::string& doc) {
+    auto wanted = [&](const char* name) { return only.empty() || only == name; };
+    double bare = 0, bare_parallel = 0, marquee_parse = 0;
+    if (wanted("bare")) bare = best_seconds(repeat, original, [](std::string& doc) {
         pugi::xml_document d;
         if (!d.load_buffer_inplace(doc.data(), doc.size())) std::abort();
     });
 
     const std::size_t batch_bytes = std::size_t{4} << 20;
-    auto bare_parallel = best_seconds(repeat, original, [&](std::string& doc) {
+    if (wanted("fragments")) bare_parallel = best_seconds(repeat, original, [&](std::string& doc) {
         auto layout = marquee::feed::detail::scan_feed(doc, batch_bytes);
         std::atomic<std::size_t> next{0};
         std::vector<std::jthread> pool;
@@ -76,7 +80,7 @@ int main(int argc, char** argv) {
     marquee::time::zone zone("Europe/Madrid");
     marquee::ingest::known_hashes known;
     std::size_t events = 0;
-    auto marquee_parse = best_seconds(repeat, original, [&](std::string& doc) {
+    if (wanted("marquee")) marquee_parse = best_seconds(repeat, original, [&](std::string& doc) {
         marquee::ingest::provider_context context{"bench", &zone, &known};
         auto totals = marquee::ingest::stage_feed(doc, context, {threads, batch_bytes}, [](auto&) {});
         events = totals.events_seen;

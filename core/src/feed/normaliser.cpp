@@ -17,6 +17,13 @@ namespace {
 
 constexpr std::size_t max_id_length = 255;
 
+// Attribute names are compared for every attribute of every zone: test the first character before
+// paying for a full comparison.
+template <std::size_t N>
+bool named(const char* name, const char (&literal)[N]) noexcept {
+    return name[0] == literal[0] && std::memcmp(name, literal, N) == 0;
+}
+
 // pugixml gives NUL-terminated in-place strings; a string_view spares a strlen per use later.
 std::string_view view(const pugi::xml_attribute& a) noexcept { return {a.value(), std::strlen(a.value())}; }
 
@@ -77,19 +84,19 @@ base_event_fields read_base_event(const pugi::xml_node& node) {
     for (auto a : node.attributes()) {
         const char* name = a.name();
         unsigned bit;
-        if (std::strcmp(name, "base_event_id") == 0) {
+        if (named(name, "base_event_id")) {
             bit = 0;
             f.base_event_id = view(a);
             f.has_base_event_id = true;
-        } else if (std::strcmp(name, "sell_mode") == 0) {
+        } else if (named(name, "sell_mode")) {
             bit = 1;
             f.sell_mode = view(a);
             f.has_sell_mode = true;
-        } else if (std::strcmp(name, "title") == 0) {
+        } else if (named(name, "title")) {
             bit = 2;
             f.title = view(a);
             f.has_title = true;
-        } else if (std::strcmp(name, "organizer_company_id") == 0) {
+        } else if (named(name, "organizer_company_id")) {
             bit = 3;
             f.organizer_company_id = view(a);
         } else {
@@ -146,25 +153,25 @@ private:
             const char* name = a.name();
             auto value = view(a);
             unsigned bit;
-            if (std::strcmp(name, "event_id") == 0) {
+            if (named(name, "event_id")) {
                 bit = 0;
                 event_id_ = value;
                 has_event_id = true;
-            } else if (std::strcmp(name, "event_start_date") == 0) {
+            } else if (named(name, "event_start_date")) {
                 bit = 1;
                 has_start = true;
                 if (auto t = date_attribute(name, value)) record_.start = *t;
-            } else if (std::strcmp(name, "event_end_date") == 0) {
+            } else if (named(name, "event_end_date")) {
                 bit = 2;
                 has_end = true;
                 if (auto t = date_attribute(name, value)) record_.end = *t;
-            } else if (std::strcmp(name, "sell_from") == 0) {
+            } else if (named(name, "sell_from")) {
                 bit = 3;
                 record_.sell_from = date_attribute(name, value);
-            } else if (std::strcmp(name, "sell_to") == 0) {
+            } else if (named(name, "sell_to")) {
                 bit = 4;
                 record_.sell_to = date_attribute(name, value);
-            } else if (std::strcmp(name, "sold_out") == 0) {
+            } else if (named(name, "sold_out")) {
                 bit = 5;
                 record_.sold_out = parse_bool(value);
                 if (!record_.sold_out) problem(fmt::format("sold_out '{}' is not a boolean", value));
@@ -208,24 +215,24 @@ private:
                 const char* name = a.name();
                 auto value = view(a);
                 unsigned bit;
-                if (std::strcmp(name, "zone_id") == 0) {
+                if (named(name, "zone_id")) {
                     bit = 0;
                     z.zone_id = value;
                     has_id = true;
-                } else if (std::strcmp(name, "price") == 0) {
+                } else if (named(name, "price")) {
                     bit = 1;
                     has_price = true;
                     if (auto p = money::parse_price(value)) z.price = *p;
                     else problem(fmt::format("zone {}: price '{}' is not a non-negative number", position, value));
-                } else if (std::strcmp(name, "capacity") == 0) {
+                } else if (named(name, "capacity")) {
                     bit = 2;
                     z.capacity = parse_count(value);
                     if (!z.capacity)
                         problem(fmt::format("zone {}: capacity '{}' is not a non-negative integer", position, value));
-                } else if (std::strcmp(name, "name") == 0) {
+                } else if (named(name, "name")) {
                     bit = 3;
                     z.name = value;
-                } else if (std::strcmp(name, "numbered") == 0) {
+                } else if (named(name, "numbered")) {
                     bit = 4;
                     z.numbered = parse_bool(value);
                     if (!z.numbered) problem(fmt::format("zone {}: numbered '{}' is not a boolean", position, value));

@@ -1,5 +1,7 @@
 #include "marquee/ingest/copy_text.hpp"
 
+#include <array>
+
 namespace marquee::ingest {
 namespace {
 
@@ -34,6 +36,14 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i) noexcept {
     return need + 1;
 }
 
+// Bytes that leave the plain-ASCII fast path: COPY specials, NUL, and every non-ASCII byte.
+constexpr auto special_bytes = [] {
+    std::array<bool, 256> table{};
+    for (int c = 0x80; c < 0x100; ++c) table[static_cast<std::size_t>(c)] = true;
+    for (unsigned char c : {'\\', '\t', '\n', '\r', '\0'}) table[c] = true;
+    return table;
+}();
+
 }  // namespace
 
 void append_copy_text(std::string& out, std::string_view text) {
@@ -41,11 +51,7 @@ void append_copy_text(std::string& out, std::string_view text) {
     while (i < text.size()) {
         // Copy the longest run of plain ASCII at once.
         std::size_t run = i;
-        while (run < text.size()) {
-            auto c = static_cast<unsigned char>(text[run]);
-            if (c >= 0x80 || c == '\\' || c == '\t' || c == '\n' || c == '\r' || c == 0) break;
-            ++run;
-        }
+        while (run < text.size() && !special_bytes[static_cast<unsigned char>(text[run])]) ++run;
         out.append(text.data() + i, run - i);
         i = run;
         if (i >= text.size()) break;

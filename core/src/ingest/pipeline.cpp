@@ -78,6 +78,11 @@ private:
         while (auto index = take_next()) {
             try {
                 staged_batch batch;
+                // Rows take about as many bytes as the XML they come from; growing strings
+                // by doubling would copy them over and over.
+                const auto& range = layout_.batches[*index];
+                batch.zone_rows.reserve(range.end - range.begin);
+                batch.event_rows.reserve((range.end - range.begin) / 16);
                 batch_stager stager(context_, batch);
                 std::uint64_t seq = static_cast<std::uint64_t>(*index) << seq_batch_shift;
                 feed::detail::normalise_batch(document_, layout_.batches[*index], layout_.encoding, scratch,

@@ -4,6 +4,7 @@
 
 #include <xxhash.h>
 
+#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <date/date.h>
@@ -39,12 +40,8 @@ void tab(std::string& out) { out.push_back('\t'); }
 
 void append_uint(std::string& out, std::uint64_t v) {
     char digits[20];
-    int n = 0;
-    do {
-        digits[n++] = static_cast<char>('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    while (n > 0) out.push_back(digits[--n]);
+    auto end = std::to_chars(digits, digits + sizeof digits, v).ptr;
+    out.append(digits, static_cast<std::size_t>(end - digits));
 }
 
 void append_int(std::string& out, std::int64_t v) {
@@ -209,13 +206,16 @@ void batch_stager::add_event(const feed::event_record& e, std::uint64_t seq) {
     append_int(out, hash);
     out.push_back('\n');
 
+    // Every zone row starts with the same "seq\tevent\t": build it once per event.
     auto& zones = out_.zone_rows;
+    prefix_.clear();
+    append_uint(prefix_, seq);
+    tab(prefix_);
+    id.append_to(prefix_);
+    tab(prefix_);
     std::uint64_t position = 0;
     for (const auto& z : e.zones) {
-        append_uint(zones, seq);
-        tab(zones);
-        id.append_to(zones);
-        tab(zones);
+        zones += prefix_;
         append_uint(zones, position++);
         tab(zones);
         append_copy_text(zones, z.zone_id);

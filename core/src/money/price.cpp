@@ -1,5 +1,7 @@
 #include "marquee/money/price.hpp"
 
+#include <charconv>
+
 namespace marquee::money {
 namespace {
 
@@ -44,16 +46,17 @@ std::optional<price> parse_price(std::string_view text) noexcept {
 void append_price(std::string& out, price p) {
     std::int64_t units = p.micros / micros_per_unit;
     std::int64_t fraction = p.micros % micros_per_unit;
-    out += std::to_string(units);
-    out.push_back('.');
-    char digits[6];
+    // Rendered on the stack and appended once: this runs for every zone of every changed event.
+    char text[32];
+    char* end = std::to_chars(text, text + 20, units).ptr;
+    *end++ = '.';
     for (int d = 5; d >= 0; --d) {
-        digits[d] = static_cast<char>('0' + fraction % 10);
+        end[d] = static_cast<char>('0' + fraction % 10);
         fraction /= 10;
     }
     int keep = 6;
-    while (keep > 2 && digits[keep - 1] == '0') --keep;
-    out.append(digits, static_cast<std::size_t>(keep));
+    while (keep > 2 && end[keep - 1] == '0') --keep;
+    out.append(text, static_cast<std::size_t>(end + keep - text));
 }
 
 std::string to_string(price p) {

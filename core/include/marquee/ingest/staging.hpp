@@ -65,6 +65,7 @@ private:
     const provider_context& context_;
     staged_batch& out_;
     std::string hash_scratch_;
+    std::string prefix_;
 };
 
 }  // namespace marquee::ingest
