@@ -20,8 +20,8 @@ std::filesystem::path write_feed(const std::string& name, const std::string& xml
 }
 
 int ingest(const mt::database& db, const std::filesystem::path& file, const std::string& provider = "default",
-           const std::string& time_zone = "UTC") {
-    mt::process worker("marquee-worker", {"ingest", file.string(), "--provider", provider},
+           const std::string& time_zone = "UTC", const std::string& batch_kib = "4096") {
+    mt::process worker("marquee-worker", {"ingest", file.string(), "--provider", provider, "--batch-kib", batch_kib},
                        {{"DATABASE_URL", db.url()}, {"PROVIDER_TIMEZONE", time_zone}, {"WORKER_THREADS", "2"}});
     auto code = worker.wait_exit(120s);
     if (!code || *code != 0) ADD_FAILURE() << "worker ingest " << file << " → " << worker.log_text();
@@ -172,4 +172,42 @@ TEST(ingestion, rejects_bad_settings_with_one_line_and_exit_code_2) {
                        {{"DATABASE_URL", "mysql://nope"}});
     EXPECT_EQ(worker.wait_exit(30s), 2);
     EXPECT_NE(worker.log_text().find("DATABASE_URL"), std::string::npos) << worker.log_text();
+}
+
+TEST(ingestion, a_new_event_whose_last_occurrence_is_rejected_leaves_nothing) {
+    auto db = mt::fresh_database();
+    auto xml = feed(show("7", "online", "First", "2021-06-30T21:00:00", "2021-06-30T22:00:00",
+                         "<zone zone_id='1' price='10'/>") +
+                    show("7", "online", "Broken", "2021-06-30T21:00:00", "2021-06-30T22:00:00",
+                         "<zone zone_id='1' price='?'/>"));
+    ASSERT_EQ(ingest(db, write_feed("new-then-rejected", xml)), 0);
+    EXPECT_EQ(scalar(db, "SELECT count(*) FROM events"), "0");
+    EXPECT_EQ(scalar(db, "SELECT count(*) FROM zones"), "0") << "no zones left without their event";
+}
+
+TEST(ingestion, duplicates_across_batches_resolve_to_the_last_occurrence) {
+    auto db = mt::fresh_database();
+    // ~40 KB of filler events between the occurrences puts them in different 16 KiB batches.
+    std::string filler;
+    for (int i = 0; i < 200; ++i)
+        filler += show("f" + std::to_string(i), "online", "Filler", "2021-06-30T21:00:00", "2021-06-30T22:00:00",
+                       "<zone zone_id='1' price='1'/>");
+    auto xml = feed(show("7", "online", "First", "2021-06-30T21:00:00", "2021-06-30T22:00:00",
+                         "<zone zone_id='1' price='10'/><zone zone_id='2' price='20'/>") +
+                    filler +
+                    show("7", "online", "Second", "2021-06-30T21:00:00", "2021-06-30T22:00:00",
+                         "<zone zone_id='9' price='5'/>") +
+                    filler +
+                    show("8", "online", "Kept", "2021-06-30T21:00:00", "2021-06-30T22:00:00",
+                         "<zone zone_id='1' price='3'/>") +
+                    show("8", "online", "Rejected later", "2021-06-30T21:00:00", "2021-06-30T20:00:00", ""));
+    ASSERT_EQ(ingest(db, write_feed("cross-batch", xml), "default", "UTC", "16"), 0);
+    EXPECT_EQ(event_field(db, "7", "title"), "Second");
+    EXPECT_EQ(scalar(db, "SELECT string_agg(zone_id, ',') FROM zones z JOIN events e ON e.id = z.event "
+                         "WHERE e.base_event_id = '7'"),
+              "9");
+    EXPECT_EQ(scalar(db, "SELECT count(*) FROM events WHERE base_event_id = '8'"), "0");
+    EXPECT_EQ(scalar(db, "SELECT count(*) FROM zones z WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = z.event)"),
+              "0");
+    EXPECT_EQ(scalar(db, "SELECT count(*) FROM zones"), "201") << "200 fillers (each twice) and event 7";
 }

@@ -101,11 +101,8 @@ UPDATE events e SET last_seen_at = now()
   FROM stage_winners w
  WHERE w.kind = 'u' AND e.id = w.id)sql";
 
-// Zones of events stored for the first time: a plain insert, the bulk of a first load.
-inline constexpr const char* insert_new_zones = R"sql(
-INSERT INTO zones (event, position, zone_id, name, capacity, price, numbered)
-SELECT s.event, s.position, s.zone_id, s.name, s.capacity, s.price, s.numbered
-  FROM stage_zones s JOIN stage_winners w ON w.id = s.event AND w.seq = s.seq AND w.kind = 'n')sql";
+// $1 uuid[] text. Zones copied for an occurrence that a later one superseded.
+inline constexpr const char* delete_zones_of = "DELETE FROM zones WHERE event = ANY($1::uuid[])";
 
 // Zones of changed events: only rows that differ are written.
 inline constexpr const char* merge_zones = R"sql(

@@ -2,6 +2,7 @@
 
 #include "copy_writer.hpp"
 #include "ingestion_sql.hpp"
+#include "new_zone_writer.hpp"
 #include "marquee/error.hpp"
 #include "marquee/log/log.hpp"
 #include "marquee/pg/connection.hpp"
@@ -89,11 +90,14 @@ ingestion_report ingestion_store::ingest(std::int64_t run_id, const domain::prov
 
         ingestion_report report;
         ingest::provider_context context{provider.name, &zone, &known};
+        detail::new_zone_writer new_zones(tx);
         auto totals = ingest::stage_feed(document, context, options, [&](ingest::staged_batch& batch) {
             detail::copy_rows(tx, "stage_events", ingest::stage_event_columns, batch.event_rows);
             detail::copy_rows(tx, "stage_zones", ingest::stage_zone_columns, batch.zone_rows);
+            new_zones.add(batch);
             std::move(batch.rejections.begin(), batch.rejections.end(), std::back_inserter(report.rejections));
         });
+        new_zones.finish();
         report.events_seen = totals.events_seen;
         report.events_rejected = totals.events_rejected;
         report.events_unchanged = totals.events_unchanged;
@@ -103,7 +107,6 @@ ingestion_report ingestion_store::ingest(std::int64_t run_id, const domain::prov
         report.events_changed = merged[0].as<std::size_t>();
         auto searchable_written = merged[1].as<std::size_t>();
         tx.exec0(ingestion_sql::touch_unchanged);
-        tx.exec0(ingestion_sql::insert_new_zones);
         tx.exec0(ingestion_sql::merge_zones);
         tx.exec0(ingestion_sql::trim_zones);
         if (searchable_written > 0) {

@@ -82,8 +82,7 @@ decltype(auto) in_transaction(pqxx::connection& conn, Body&& body) {
 }
 
 pqxx::result exec_provider(pqxx::work& tx, const char* sql, const domain::provider& p) {
-    return tx.exec_params(sql, p.name, p.url, p.schedule, p.time_zone, p.enabled, p.fetch_timeout_ms,
-                          p.max_feed_bytes);
+    return tx.exec_params(sql, p.name, p.url, p.schedule, p.time_zone, p.enabled, p.fetch_timeout_ms, p.max_feed_bytes);
 }
 
 }  // namespace
@@ -153,11 +152,15 @@ bool provider_store::claim_slot(std::string_view provider, std::chrono::sys_seco
 }
 
 void provider_store::mark_published(std::string_view provider, std::chrono::sys_seconds slot) {
-    run([&](pqxx::work& tx) { tx.exec_params(mark_published_sql, std::string(provider), jobs::format_rfc3339_utc(slot)); });
+    run([&](pqxx::work& tx) {
+        tx.exec_params(mark_published_sql, std::string(provider), jobs::format_rfc3339_utc(slot));
+    });
 }
 
 void provider_store::release_slot(std::string_view provider, std::chrono::sys_seconds slot) {
-    run([&](pqxx::work& tx) { tx.exec_params(release_slot_sql, std::string(provider), jobs::format_rfc3339_utc(slot)); });
+    run([&](pqxx::work& tx) {
+        tx.exec_params(release_slot_sql, std::string(provider), jobs::format_rfc3339_utc(slot));
+    });
 }
 
 }  // namespace marquee::pg

@@ -81,7 +81,7 @@ private:
                 // Rows take about as many bytes as the XML they come from; growing strings
                 // by doubling would copy them over and over.
                 const auto& range = layout_.batches[*index];
-                batch.zone_rows.reserve(range.end - range.begin);
+                batch.new_zone_rows.reserve(range.end - range.begin);
                 batch.event_rows.reserve((range.end - range.begin) / 16);
                 batch_stager stager(context_, batch);
                 std::uint64_t seq = static_cast<std::uint64_t>(*index) << seq_batch_shift;

@@ -90,6 +90,8 @@ void append_instant(std::string& out, time::instant at) {
 void staged_batch::clear() {
     event_rows.clear();
     zone_rows.clear();
+    new_zone_rows.clear();
+    occurrences.clear();
     rejections.clear();
     events_seen = events_changed = events_unchanged = 0;
 }
@@ -146,8 +148,9 @@ void batch_stager::append_short_row(std::uint64_t seq, const ids::uuid& id, char
 void batch_stager::add_rejection(const feed::rejection& rejected, std::uint64_t seq) {
     out_.rejections.push_back(rejected);
     if (!rejected.has_key) return;
-    append_short_row(seq, ids::event_uuid(context_.provider, rejected.base_event_id, rejected.event_id),
-                     row_kind::rejected);
+    auto id = ids::event_uuid(context_.provider, rejected.base_event_id, rejected.event_id);
+    append_short_row(seq, id, row_kind::rejected);
+    out_.occurrences.push_back({seq, id, true, 0, 0});
 }
 
 void batch_stager::add_event(const feed::event_record& e, std::uint64_t seq) {
@@ -206,13 +209,26 @@ void batch_stager::add_event(const feed::event_record& e, std::uint64_t seq) {
     append_int(out, hash);
     out.push_back('\n');
 
-    // Every zone row starts with the same "seq\tevent\t": build it once per event.
-    auto& zones = out_.zone_rows;
-    prefix_.clear();
-    append_uint(prefix_, seq);
-    tab(prefix_);
-    id.append_to(prefix_);
-    tab(prefix_);
+    if (kind == row_kind::added) {
+        // Zones of new events go straight to the zones table: no seq, prefix "event\t".
+        prefix_.clear();
+        id.append_to(prefix_);
+        tab(prefix_);
+        auto begin = out_.new_zone_rows.size();
+        append_zone_rows(out_.new_zone_rows, e);
+        out_.occurrences.push_back({seq, id, false, begin, out_.new_zone_rows.size()});
+    } else {
+        prefix_.clear();
+        append_uint(prefix_, seq);
+        tab(prefix_);
+        id.append_to(prefix_);
+        tab(prefix_);
+        append_zone_rows(out_.zone_rows, e);
+    }
+}
+
+// Every zone row of an event starts with prefix_, built once per event.
+void batch_stager::append_zone_rows(std::string& zones, const feed::event_record& e) {
     std::uint64_t position = 0;
     for (const auto& z : e.zones) {
         zones += prefix_;

@@ -23,6 +23,17 @@ struct provider_context {
     const known_hashes* known = nullptr;
 };
 
+/// An occurrence of a not-yet-stored event, or a rejected occurrence of any event, in feed order.
+/// The storage layer needs them to copy new events' zones straight into the zones table while
+/// still honouring "the last occurrence wins".
+struct occurrence {
+    std::uint64_t seq;
+    ids::uuid id;
+    bool rejected;
+    std::size_t zone_rows_begin;  // the event's rows in staged_batch::new_zone_rows
+    std::size_t zone_rows_end;
+};
+
 /// Kinds of staged event rows. The last occurrence of an event in a feed wins, whatever its kind.
 namespace row_kind {
 inline constexpr char added = 'n';      // not stored yet: full row and zones, inserted plainly
@@ -36,10 +47,13 @@ inline constexpr std::string_view stage_event_columns =
     "seq, id, kind, base_event_id, event_id, title, sell_mode, organizer_company_id, start_local, end_local, "
     "starts_at, ends_at, sell_from, sell_to, sold_out, min_price, max_price, zone_count, content_hash";
 inline constexpr std::string_view stage_zone_columns = "seq, event, position, zone_id, name, capacity, price, numbered";
+inline constexpr std::string_view zone_columns = "event, position, zone_id, name, capacity, price, numbered";
 
 struct staged_batch {
     std::string event_rows;  // COPY text rows for the stage_events table
-    std::string zone_rows;   // COPY text rows for the stage_zones table
+    std::string zone_rows;   // COPY text rows for the stage_zones table (changed events)
+    std::string new_zone_rows;  // COPY text rows for the zones table (events not stored yet)
+    std::vector<occurrence> occurrences;  // of new events, and rejected ones with a key
     std::vector<feed::rejection> rejections;
     std::size_t events_seen = 0;
     std::size_t events_changed = 0;  // new or changed occurrences (before last-wins)
@@ -61,6 +75,7 @@ private:
     void add_event(const feed::event_record& event, std::uint64_t seq);
     void add_rejection(const feed::rejection& rejected, std::uint64_t seq);
     void append_short_row(std::uint64_t seq, const ids::uuid& id, char kind);
+    void append_zone_rows(std::string& out, const feed::event_record& e);
 
     const provider_context& context_;
     staged_batch& out_;

@@ -1,0 +1,56 @@
+#pragma once
+// An immutable, in-memory copy of every searchable event, sorted and pre-rendered, so a search is
+// a binary search plus byte copies. Built off the request path, shared read-only between threads.
+#include "marquee/search/query.hpp"
+#include "marquee/time/local_datetime.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace marquee::search {
+
+/// One searchable event as storage hands it over.
+struct event {
+    std::string id;  ///< canonical lower-case UUID text
+    std::string title;
+    std::string start_date;  ///< "YYYY-MM-DD", provider wall clock
+    std::string start_time;  ///< "HH:MM:SS", provider wall clock
+    std::string end_date;
+    std::string end_time;
+    std::optional<std::string> min_price;  ///< PostgreSQL's text of the numeric; nullopt = no zones
+    std::optional<std::string> max_price;
+    time::instant starts_at;
+    time::instant ends_at;
+};
+
+class snapshot {
+public:
+    /// Sorts `events` by (starts_at, id) and renders each once. Throws std::bad_alloc only.
+    snapshot(std::int64_t data_version, std::vector<event> events);
+
+    std::int64_t data_version() const noexcept { return data_version_; }
+    std::size_t size() const noexcept { return entries_.size(); }
+    /// Bytes of pre-rendered JSON held.
+    std::size_t rendered_bytes() const noexcept { return rendered_.size(); }
+
+    /// Appends the JSON objects of the events matching `q`, comma-separated, in (starts_at, id)
+    /// order. Throws std::bad_alloc only.
+    void append_matches(std::string& out, const query& q) const;
+
+private:
+    struct entry {
+        time::instant starts_at;
+        time::instant ends_at;
+        std::size_t begin;  // of the event's object in rendered_
+        std::size_t end;    // one past it
+    };
+
+    std::int64_t data_version_;
+    std::vector<entry> entries_;
+    // Every object, in order, joined by ',' so a run of matches is one contiguous copy.
+    std::string rendered_;
+};
+
+}  // namespace marquee::search
