@@ -1,0 +1,66 @@
+#pragma once
+// The HTTP/1.1 server around handle_request: Boost.Beast on N I/O threads, keep-alive, deadlines on
+// every read and write, a connection cap, header limits (414/431) and a graceful stop.
+#include "marquee/search/snapshot.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace marquee::metrics {
+class registry;
+}
+
+namespace marquee::api {
+
+struct server_options {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 8080;  ///< 0 picks a free port (see server::listen)
+    unsigned threads = 1;
+    /// From a request's first byte to its complete header (also bounds slow senders).
+    std::chrono::milliseconds read_timeout{10'000};
+    /// How long a keep-alive connection may wait for its next request.
+    std::chrono::milliseconds idle_timeout{60'000};
+    /// Deadline of each response write.
+    std::chrono::milliseconds write_timeout{30'000};
+    std::size_t max_connections = 10'000;
+    std::chrono::seconds cache_max_age{5};
+    std::size_t cache_entries = 512;
+    std::size_t cache_bytes = std::size_t{256} << 20;
+    /// How long in-flight requests may take to finish after a stop request.
+    std::chrono::milliseconds shutdown_grace{10'000};
+};
+
+/// Where requests get their data from; pg::snapshot_source in production, fakes in tests.
+struct data_access {
+    std::function<std::shared_ptr<const search::snapshot>()> current;
+    /// Changes whenever current() does; lets each I/O thread keep its own reference.
+    std::function<std::uint64_t()> generation;
+    std::function<bool()> database_reachable;
+};
+
+class server {
+public:
+    /// Registers the request metrics in `registry`, which must outlive the server.
+    server(server_options options, data_access data, std::shared_ptr<const std::string> openapi_yaml,
+           metrics::registry& registry);
+    server(const server&) = delete;
+    server& operator=(const server&) = delete;
+    ~server();
+
+    /// Binds and listens. Returns the bound port. Throws marquee::error when that fails.
+    std::uint16_t listen();
+    /// Serves until stop() or, when `handle_signals`, SIGTERM/SIGINT; then stops accepting, closes
+    /// idle connections, lets in-flight requests finish within the grace period, and returns.
+    void run(bool handle_signals = true);
+    /// Asks run() to return. Thread-safe, async-signal-unsafe.
+    void stop() noexcept;
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace marquee::api

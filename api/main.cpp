@@ -1,0 +1,120 @@
+// marquee-api: serves /search from an in-memory snapshot kept in step with PostgreSQL.
+#include "marquee/api/openapi.hpp"
+#include "marquee/api/server.hpp"
+#include "marquee/config/config.hpp"
+#include "marquee/error.hpp"
+#include "marquee/log/log.hpp"
+#include "marquee/metrics/metrics.hpp"
+#include "marquee/pg/snapshot_source.hpp"
+
+#include <chrono>
+#include <thread>
+
+namespace {
+
+std::chrono::milliseconds seconds_setting(double seconds, const std::string& setting) {
+    if (!(seconds > 0) || seconds > 86400) throw marquee::config_error(setting, "must be between 0 and 86400 seconds");
+    return std::chrono::milliseconds{static_cast<long long>(seconds * 1000)};
+}
+
+void register_source_metrics(marquee::metrics::registry& registry, const marquee::pg::snapshot_source& source) {
+    registry.make_callback_gauge("marquee_api_database_up", "1 when the last database operation succeeded",
+                                 [&source] { return source.database_reachable() ? 1.0 : 0.0; });
+    registry.make_callback_gauge("marquee_api_snapshot_data_version", "Data version of the served snapshot (0: none)",
+                                 [&source] {
+                                     auto s = source.current();
+                                     return s ? static_cast<double>(s->data_version()) : 0.0;
+                                 });
+    registry.make_callback_gauge("marquee_api_snapshot_events", "Events in the served snapshot", [&source] {
+        auto s = source.current();
+        return s ? static_cast<double>(s->size()) : 0.0;
+    });
+    registry.make_callback_gauge("marquee_api_snapshot_bytes", "Pre-rendered JSON bytes in the served snapshot",
+                                 [&source] {
+                                     auto s = source.current();
+                                     return s ? static_cast<double>(s->rendered_bytes()) : 0.0;
+                                 });
+    registry.make_callback_gauge(
+        "marquee_api_snapshot_age_seconds",
+        "Seconds since the served snapshot was last confirmed current against the database (-1: none)", [&source] {
+            if (!source.current()) return -1.0;
+            return std::chrono::duration<double>(std::chrono::system_clock::now() - source.verified_at()).count();
+        });
+    registry.make_callback_counter("marquee_api_snapshot_loads_total", "Snapshots loaded from the database",
+                                   [&source] { return static_cast<double>(source.loads()); });
+    registry.make_callback_counter("marquee_api_database_failures_total",
+                                   "Failed database connections, statements or loads",
+                                   [&source] { return static_cast<double>(source.failures()); });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"Serves the event search API from an in-memory snapshot of PostgreSQL.", "marquee-api"};
+    std::string database_url;
+    std::string listen = "127.0.0.1:8080";
+    std::string log_level = "info";
+    unsigned threads = std::max(1U, std::thread::hardware_concurrency());
+    double read_timeout = 10;
+    double idle_timeout = 60;
+    double write_timeout = 30;
+    double refresh_interval = 5;
+    double statement_timeout = 10;
+    std::size_t max_connections = 10000;
+    unsigned cache_max_age = 5;
+    namespace config = marquee::config;
+    config::add(app, "--database-url", "DATABASE_URL", database_url, "PostgreSQL URI");
+    config::add(app, "--api-listen", "API_LISTEN", listen, "Address to serve on, host:port");
+    config::add(app, "--threads", "API_THREADS", threads, "I/O threads");
+    config::add(app, "--read-timeout", "API_READ_TIMEOUT", read_timeout,
+                "Seconds from a request's first byte to its complete header");
+    config::add(app, "--idle-timeout", "API_IDLE_TIMEOUT", idle_timeout,
+                "Seconds a keep-alive connection may wait for its next request");
+    config::add(app, "--write-timeout", "API_WRITE_TIMEOUT", write_timeout, "Seconds to write one response");
+    config::add(app, "--max-connections", "API_MAX_CONNECTIONS", max_connections, "Open connections at most");
+    config::add(app, "--cache-max-age", "API_CACHE_MAX_AGE", cache_max_age, "Cache-Control max-age of /search, s");
+    config::add(app, "--refresh-interval", "API_REFRESH_INTERVAL", refresh_interval,
+                "Seconds between data version checks when no NOTIFY arrives");
+    config::add(app, "--statement-timeout", "API_STATEMENT_TIMEOUT", statement_timeout,
+                "Seconds each database statement may take");
+    config::add(app, "--log-level", "LOG_LEVEL", log_level, "debug, info, warn or error");
+
+    return config::run(app, argc, argv, [&] {
+        marquee::log::init("api", marquee::log::parse_level(log_level));
+        config::check_database_url(database_url);
+        auto address = config::parse_listen_address(listen, "API_LISTEN");
+        if (threads < 1 || threads > 256) throw marquee::config_error("API_THREADS", "must be between 1 and 256");
+        if (max_connections < 1) throw marquee::config_error("API_MAX_CONNECTIONS", "must be at least 1");
+
+        marquee::api::server_options options;
+        options.host = address.host;
+        options.port = address.port;
+        options.threads = threads;
+        options.read_timeout = seconds_setting(read_timeout, "API_READ_TIMEOUT");
+        options.idle_timeout = seconds_setting(idle_timeout, "API_IDLE_TIMEOUT");
+        options.write_timeout = seconds_setting(write_timeout, "API_WRITE_TIMEOUT");
+        options.max_connections = max_connections;
+        options.cache_max_age = std::chrono::seconds{cache_max_age};
+
+        marquee::pg::snapshot_source_options source_options;
+        source_options.database_url = database_url;
+        source_options.refresh_interval = seconds_setting(refresh_interval, "API_REFRESH_INTERVAL");
+        source_options.statement_timeout = seconds_setting(statement_timeout, "API_STATEMENT_TIMEOUT");
+
+        marquee::metrics::registry registry;
+        marquee::pg::snapshot_source source(source_options);
+        register_source_metrics(registry, source);
+        marquee::api::data_access data{[&source] { return source.current(); },
+                                       [&source] { return source.generation(); },
+                                       [&source] { return source.database_reachable(); }};
+        auto openapi = std::make_shared<const std::string>(marquee::api::openapi_yaml);
+        marquee::api::server server(options, std::move(data), openapi, registry);
+        auto port = server.listen();
+        source.start();
+        marquee::log::info("listening on {}:{} with {} threads", options.host, port, options.threads);
+        server.run();
+        source.stop();
+        marquee::log::info("stopped");
+        return 0;
+    });
+}

@@ -1,0 +1,246 @@
+#include "marquee/api/handler.hpp"
+
+#include "marquee/api/response_cache.hpp"
+#include "marquee/log/log.hpp"
+#include "marquee/search/render.hpp"
+
+#include <fmt/format.h>
+
+#include <variant>
+
+namespace marquee::api {
+namespace {
+
+constexpr std::string_view json_type = "application/json";
+constexpr std::string_view yaml_type = "application/yaml";
+constexpr std::string_view prometheus_type = "text/plain; version=0.0.4; charset=utf-8";
+constexpr std::string_view no_store = "no-store";
+constexpr std::string_view allowed_methods = "GET, HEAD";
+constexpr std::size_t error_kind_count = 9;
+
+// Error bodies with their default message are the same bytes every time: render them once.
+const std::shared_ptr<const std::string>& default_error_body(error_kind kind) {
+    static const auto bodies = [] {
+        std::array<std::shared_ptr<const std::string>, error_kind_count> all;
+        for (std::size_t i = 0; i < all.size(); ++i) {
+            auto m = map_error(static_cast<error_kind>(i));
+            all[i] = std::make_shared<const std::string>(search::render_error(m.code, m.message));
+        }
+        return all;
+    }();
+    return bodies[static_cast<std::size_t>(kind)];
+}
+
+response make_error(error_kind kind, route which, std::string_view message = {}) {
+    response r;
+    auto m = map_error(kind);
+    r.status = m.status;
+    r.which = which;
+    r.content_type = json_type;
+    r.cache_control = no_store;
+    r.body = message.empty() ? default_error_body(kind)
+                             : std::make_shared<const std::string>(search::render_error(m.code, message));
+    if (kind == error_kind::method_not_allowed) r.allow = allowed_methods;
+    return r;
+}
+
+response make_ok(route which, std::string_view content_type, std::shared_ptr<const std::string> body) {
+    response r;
+    r.which = which;
+    r.content_type = content_type;
+    r.cache_control = no_store;
+    r.body = std::move(body);
+    return r;
+}
+
+// Splits the target into path and query; absolute-form ("http://host/path?q") is reduced to its
+// path, a fragment (which clients should not send) is dropped.
+void split_target(std::string_view target, std::string_view& path, std::string_view& query) {
+    if (auto hash = target.find('#'); hash != std::string_view::npos) target = target.substr(0, hash);
+    if (target.starts_with("http://") || target.starts_with("https://")) {
+        auto authority = target.find("//") + 2;
+        auto slash = target.find_first_of("/?", authority);
+        target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
+    }
+    auto question = target.find('?');
+    path = target.substr(0, question);
+    query = question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
+}
+
+route route_of(std::string_view path) noexcept {
+    if (path == "/search") return route::search;
+    if (path == "/healthz") return route::healthz;
+    if (path == "/readyz") return route::readyz;
+    if (path == "/openapi.yaml") return route::openapi;
+    if (path == "/metrics") return route::metrics;
+    return route::other;
+}
+
+// RFC 9110 13.1.2: If-None-Match is "*" or a list of entity tags, compared weakly.
+bool matches_if_none_match(std::string_view header, std::string_view etag) noexcept {
+    while (!header.empty()) {
+        auto comma = header.find(',');
+        auto item = header.substr(0, comma);
+        header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+        if (item == "*") return true;
+        if (item.starts_with("W/")) item.remove_prefix(2);
+        if (item == etag) return true;
+    }
+    return false;
+}
+
+void set_etag(response& r, const query_key& key) {
+    auto text =
+        fmt::format_to_n(r.etag_storage.data(), r.etag_storage.size(), "\"{}-{}{}-{}{}\"", key.data_version,
+                         key.has_starts_at ? "" : "x", key.starts_at_us, key.has_ends_at ? "" : "x", key.ends_at_us);
+    r.etag_length = std::min(text.size, r.etag_storage.size());
+}
+
+response search(std::string_view query_string, const request& req, const service_state& state) {
+    auto parsed = search::parse_query(query_string);
+    if (auto* bad = std::get_if<search::query_error>(&parsed)) {
+        auto kind = bad->what == search::query_error::kind::invalid_range ? error_kind::invalid_range
+                                                                          : error_kind::invalid_parameter;
+        return make_error(kind, route::search, bad->message);
+    }
+    if (!state.snapshot) return make_error(error_kind::unavailable, route::search);
+    const auto& q = std::get<search::query>(parsed);
+    auto key = query_key::of(state.snapshot->data_version(), q);
+
+    response r;
+    r.which = route::search;
+    r.content_type = json_type;
+    r.cache_control = state.search_cache_control;
+    set_etag(r, key);
+    if (!req.if_none_match.empty() && matches_if_none_match(req.if_none_match, r.etag())) {
+        r.status = 304;
+        return r;
+    }
+    if (state.cache) r.body = state.cache->find(key);
+    if (!r.body) {
+        r.body = std::make_shared<const std::string>(search::render_search(*state.snapshot, q));
+        if (state.cache) state.cache->insert(key, r.body);
+    }
+    return r;
+}
+
+response ready(const service_state& state) {
+    if (!state.snapshot) return make_error(error_kind::unavailable, route::readyz);
+    auto data = fmt::format(R"({{"status":"{}","database":"{}","data_version":{},"events":{}}})",
+                            state.database_reachable ? "ready" : "degraded",
+                            state.database_reachable ? "reachable" : "unreachable", state.snapshot->data_version(),
+                            state.snapshot->size());
+    return make_ok(route::readyz, json_type, std::make_shared<const std::string>(search::render_data(data)));
+}
+
+response dispatch(const request& req, const service_state& state) {
+    std::string_view path;
+    std::string_view query_string;
+    split_target(req.target, path, query_string);
+    auto which = route_of(path);
+    if (which == route::other) return make_error(error_kind::not_found, which);
+    if (req.method != "GET" && req.method != "HEAD") return make_error(error_kind::method_not_allowed, which);
+
+    switch (which) {
+        case route::search:
+            return search(query_string, req, state);
+        case route::healthz: {
+            static const auto body = std::make_shared<const std::string>(search::render_data(R"({"status":"alive"})"));
+            return make_ok(which, json_type, body);
+        }
+        case route::readyz:
+            return ready(state);
+        case route::openapi: {
+            if (!state.openapi_yaml) return make_error(error_kind::not_found, which);
+            auto r = make_ok(which, yaml_type, state.openapi_yaml);
+            r.cache_control = state.search_cache_control;
+            return r;
+        }
+        case route::metrics:
+            return make_ok(which, prometheus_type,
+                           std::make_shared<const std::string>(state.render_metrics ? state.render_metrics() : ""));
+        case route::other:
+            break;
+    }
+    return make_error(error_kind::not_found, which);
+}
+
+}  // namespace
+
+error_mapping map_error(error_kind kind) noexcept {
+    switch (kind) {
+        case error_kind::bad_request:
+            return {400, "bad_request", "malformed HTTP request"};
+        case error_kind::invalid_parameter:
+            return {400, "invalid_parameter", "invalid query parameter"};
+        case error_kind::invalid_range:
+            return {400, "invalid_range", "starts_at is after ends_at"};
+        case error_kind::not_found:
+            return {404, "not_found", "no such resource"};
+        case error_kind::method_not_allowed:
+            return {405, "method_not_allowed", "method not allowed; use GET or HEAD"};
+        case error_kind::uri_too_long:
+            return {414, "uri_too_long", "request target longer than 8 KiB"};
+        case error_kind::header_too_large:
+            return {431, "header_too_large", "request header fields larger than 16 KiB"};
+        case error_kind::internal:
+            return {500, "internal_error", "internal error"};
+        case error_kind::unavailable:
+            return {503, "unavailable", "search data is not loaded yet"};
+    }
+    return {500, "internal_error", "internal error"};
+}
+
+std::string_view route_name(route r) noexcept {
+    switch (r) {
+        case route::search:
+            return "search";
+        case route::healthz:
+            return "healthz";
+        case route::readyz:
+            return "readyz";
+        case route::openapi:
+            return "openapi";
+        case route::metrics:
+            return "metrics";
+        case route::other:
+            return "other";
+    }
+    return "other";
+}
+
+response handle_request(const request& req, const service_state& state) noexcept {
+    try {
+        return dispatch(req, state);
+    } catch (const std::exception& e) {
+        log::error("request failed: {}", e.what());
+    } catch (...) {
+        log::error("request failed with an unknown exception");
+    }
+    try {
+        return make_error(error_kind::internal, route::other);
+    } catch (...) {
+        // Out of memory even for the canned body: an empty 500 still tells the truth.
+        response r;
+        r.status = 500;
+        return r;
+    }
+}
+
+response error_response(error_kind kind, route which) noexcept {
+    try {
+        return make_error(kind, which);
+    } catch (...) {
+        response r;
+        r.status = map_error(kind).status;
+        return r;
+    }
+}
+
+std::string cache_control_for(std::chrono::seconds max_age) {
+    return fmt::format("public, max-age={}", max_age.count());
+}
+
+}  // namespace marquee::api

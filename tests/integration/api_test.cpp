@@ -1,0 +1,258 @@
+// marquee-api against a real PostgreSQL: exact bodies, filters, errors, caching headers, refresh
+// on NOTIFY and by polling, and serving on while the database is gone.
+#include "harness/harness.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+namespace mt = marquee::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string read_file(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// The schema, by marquee-migrate when the harness found it, else straight from migrations/.
+void migrate(const mt::database& db) {
+    if (db.migrated()) return;
+    std::vector<std::filesystem::path> files;
+    for (const auto& entry : std::filesystem::directory_iterator(mt::source_dir() / "migrations"))
+        if (entry.path().extension() == ".sql") files.push_back(entry.path());
+    std::sort(files.begin(), files.end());
+    for (const auto& file : files) mt::execute(db.url(), read_file(file));
+}
+
+constexpr const char* seed_sql = R"sql(
+INSERT INTO providers (name, url, time_zone) VALUES ('madrid', 'http://127.0.0.1:1/feed', 'Europe/Madrid');
+INSERT INTO events (id, provider, base_event_id, event_id, title, sell_mode, start_local, end_local,
+                    starts_at, ends_at, min_price, max_price, zone_count, ever_online, content_hash,
+                    first_seen_at, last_seen_at, changed_at) VALUES
+ ('b0000000-0000-5000-8000-000000000001', 'madrid', '1', '1', 'Camela "en concierto"', 'online',
+  '2021-06-30 21:00:00', '2021-06-30 22:00:00', '2021-06-30 19:00:00Z', '2021-06-30 20:00:00Z',
+  15.00, 30.50, 2, true, 1, now(), now(), now()),
+ ('a0000000-0000-5000-8000-000000000002', 'madrid', '2', '2', E'Caf\u00e9 \\ tab\there', 'offline',
+  '2021-06-30 21:00:00', '2021-07-01 01:00:00', '2021-06-30 19:00:00Z', '2021-06-30 23:00:00Z',
+  NULL, NULL, 0, true, 2, now(), now(), now()),
+ ('c0000000-0000-5000-8000-000000000003', 'madrid', '3', '3', 'Never online', 'offline',
+  '2021-06-30 21:00:00', '2021-06-30 22:00:00', '2021-06-30 19:00:00Z', '2021-06-30 20:00:00Z',
+  NULL, NULL, 0, false, 3, now(), now(), now()),
+ ('d0000000-0000-5000-8000-000000000004', 'madrid', '4', '4', 'Summer', 'online',
+  '2021-07-31 20:00:00', '2021-08-01 02:30:00', '2021-07-31 18:00:00Z', '2021-08-01 00:30:00Z',
+  0.5, 100, 3, true, 4, now(), now(), now());
+)sql";
+
+const std::string camela =
+    R"({"id":"b0000000-0000-5000-8000-000000000001","title":"Camela \"en concierto\"","start_date":"2021-06-30",)"
+    R"("start_time":"21:00:00","end_date":"2021-06-30","end_time":"22:00:00","min_price":15.00,"max_price":30.50})";
+const std::string cafe =
+    "{\"id\":\"a0000000-0000-5000-8000-000000000002\",\"title\":\"Caf\xC3\xA9 \\\\ tab\\u0009here\","
+    "\"start_date\":\"2021-06-30\",\"start_time\":\"21:00:00\",\"end_date\":\"2021-07-01\",\"end_time\":\"01:00:00\","
+    "\"min_price\":null,\"max_price\":null}";
+const std::string summer =
+    R"({"id":"d0000000-0000-5000-8000-000000000004","title":"Summer","start_date":"2021-07-31",)"
+    R"("start_time":"20:00:00","end_date":"2021-08-01","end_time":"02:30:00","min_price":0.5,"max_price":100})";
+
+std::string events_body(std::initializer_list<std::string> events) {
+    std::string body = R"({"data":{"events":[)";
+    bool first = true;
+    for (const auto& e : events) {
+        if (!first) body += ',';
+        body += e;
+        first = false;
+    }
+    return body + R"(]},"error":null})";
+}
+
+class api : public ::testing::Test {
+protected:
+    void SetUp() override {
+        migrate(db_);
+        mt::execute(db_.url(), seed_sql);
+    }
+
+    void start(std::vector<std::string> extra = {}, const std::string& database_url = {}) {
+        port_ = mt::free_port();
+        std::vector<std::string> args{"--database-url", database_url.empty() ? db_.url() : database_url,
+                                      "--api-listen",   "127.0.0.1:" + std::to_string(port_),
+                                      "--threads",      "2"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        api_ = std::make_unique<mt::process>("marquee-api", args);
+        ASSERT_TRUE(mt::wait_until([&] { return get("/healthz").status == 200; }, 30s, "marquee-api answers"));
+    }
+
+    void start_ready(std::vector<std::string> extra = {}) {
+        start(std::move(extra));
+        ASSERT_TRUE(mt::wait_until([&] { return get("/readyz").status == 200; }, 30s, "marquee-api is ready"));
+    }
+
+    mt::http_response get(const std::string& target, const std::map<std::string, std::string>& headers = {}) {
+        return mt::http_get("127.0.0.1", port_, target, headers, 10s);
+    }
+
+    // Cuts the API off its database: no new connections, existing ones terminated.
+    void cut_database() {
+        const auto& admin = mt::services().database_url;
+        mt::execute(admin, "ALTER DATABASE " + db_.name() + " ALLOW_CONNECTIONS false");
+        mt::execute(admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + db_.name() +
+                               "' AND pid <> pg_backend_pid()");
+    }
+    void restore_database() {
+        mt::execute(mt::services().database_url, "ALTER DATABASE " + db_.name() + " ALLOW_CONNECTIONS true");
+    }
+
+    mt::database db_ = mt::fresh_database();
+    std::uint16_t port_ = 0;
+    std::unique_ptr<mt::process> api_;
+};
+
+}  // namespace
+
+TEST_F(api, returns_events_ever_online_ordered_by_start_then_id) {
+    start_ready();
+    auto r = get("/search");
+    EXPECT_EQ(r.status, 200U) << r.error;
+    EXPECT_EQ(r.headers["content-type"], "application/json");
+    EXPECT_EQ(r.body, events_body({cafe, camela, summer}));
+}
+
+TEST_F(api, filters_are_inclusive_instants) {
+    start_ready();
+    // Camela starts 19:00Z and ends 20:00Z exactly; the café event ends later.
+    EXPECT_EQ(get("/search?starts_at=2021-06-30T19:00:00Z&ends_at=2021-06-30T20:00:00Z").body, events_body({camela}));
+    // The same bounds written with offsets, the '+' unencoded and encoded.
+    EXPECT_EQ(get("/search?starts_at=2021-06-30T21:00:00+02:00&ends_at=2021-06-30T22:00:00%2B02:00").body,
+              events_body({camela}));
+    EXPECT_EQ(get("/search?starts_at=2021-06-30T19:00:01Z").body, events_body({summer}));
+    EXPECT_EQ(get("/search?ends_at=2021-06-30T19:59:59Z").body, events_body({}));
+    EXPECT_EQ(get("/search?ends_at=2021-06-30T23:00:00&unknown=1").body, events_body({cafe, camela}));
+}
+
+TEST_F(api, rejects_bad_queries_with_400) {
+    start_ready();
+    for (const char* target : {"/search?starts_at=yesterday", "/search?starts_at=", "/search?ends_at",
+                               "/search?starts_at=2021-06-30T19:00:00Z&starts_at=2021-06-30T19:00:00Z",
+                               "/search?ends_at=2021-13-01T00:00:00Z", "/search?starts_at=2021-06-30T19:00:00Z%",
+                               "/search?starts_at=2021-07-01T00:00:00Z&ends_at=2021-06-30T00:00:00Z"}) {
+        auto r = get(target);
+        EXPECT_EQ(r.status, 400U) << target;
+        EXPECT_EQ(r.headers["content-type"], "application/json") << target;
+        EXPECT_TRUE(r.body.starts_with(R"({"error":{"code":")")) << r.body;
+        EXPECT_TRUE(r.body.ends_with(R"("},"data":null})")) << r.body;
+    }
+    EXPECT_EQ(get("/search?starts_at=2021-07-01T00:00:00Z&ends_at=2021-06-30T00:00:00Z").body,
+              R"({"error":{"code":"invalid_range","message":"starts_at is after ends_at"},"data":null})");
+}
+
+TEST_F(api, unknown_paths_are_404_and_other_methods_405) {
+    start_ready();
+    auto r = get("/nope");
+    EXPECT_EQ(r.status, 404U);
+    EXPECT_EQ(r.body, R"({"error":{"code":"not_found","message":"no such resource"},"data":null})");
+    EXPECT_EQ(get("/search/").status, 404U);
+}
+
+TEST_F(api, etag_and_if_none_match) {
+    start_ready();
+    auto first = get("/search?starts_at=2021-06-30T19:00:00Z");
+    ASSERT_EQ(first.status, 200U);
+    auto etag = first.headers["etag"];
+    EXPECT_FALSE(etag.empty());
+    EXPECT_EQ(first.headers["cache-control"], "public, max-age=5");
+    // An equivalent query has the same tag and is not modified.
+    auto again = get("/search?starts_at=2021-06-30T21:00:00%2B02:00", {{"If-None-Match", etag}});
+    EXPECT_EQ(again.status, 304U);
+    EXPECT_TRUE(again.body.empty());
+    EXPECT_EQ(get("/search", {{"If-None-Match", etag}}).status, 200U);
+}
+
+TEST_F(api, notify_refreshes_without_restart) {
+    // A refresh interval of an hour: only the notification can explain a prompt change.
+    start_ready({"--refresh-interval", "3600"});
+    ASSERT_EQ(get("/search?ends_at=2021-06-30T20:00:00Z").body, events_body({camela}));
+    mt::execute(db_.url(),
+                "BEGIN; UPDATE events SET title = 'Camela' WHERE id = 'b0000000-0000-5000-8000-000000000001';"
+                "UPDATE data_version SET version = version + 1, changed_at = now();"
+                "SELECT pg_notify('marquee_data_version', (SELECT version::text FROM data_version)); COMMIT;");
+    EXPECT_TRUE(mt::wait_until(
+        [&] {
+            return get("/search?ends_at=2021-06-30T20:00:00Z").body.find("\"title\":\"Camela\",") != std::string::npos;
+        },
+        10s, "the renamed event is served"));
+}
+
+TEST_F(api, version_check_refreshes_without_notify) {
+    start_ready({"--refresh-interval", "0.2"});
+    mt::execute(db_.url(),
+                "UPDATE events SET ever_online = true WHERE id = 'c0000000-0000-5000-8000-000000000003';"
+                "UPDATE data_version SET version = version + 1");
+    EXPECT_TRUE(mt::wait_until([&] { return get("/search").body.find("Never online") != std::string::npos; }, 10s,
+                               "the newly searchable event is served"));
+}
+
+TEST_F(api, keeps_serving_while_the_database_is_unreachable) {
+    start_ready({"--refresh-interval", "0.2"});
+    auto before = get("/search").body;
+    cut_database();
+    EXPECT_TRUE(mt::wait_until([&] { return get("/readyz").body.find("\"degraded\"") != std::string::npos; }, 10s,
+                               "readyz reports degraded"));
+    EXPECT_EQ(get("/readyz").status, 200U);
+    EXPECT_NE(get("/metrics").body.find("\nmarquee_api_database_up 0\n"), std::string::npos);
+    auto during = get("/search");
+    EXPECT_EQ(during.status, 200U);
+    EXPECT_EQ(during.body, before);
+
+    restore_database();
+    mt::execute(db_.url(), "UPDATE data_version SET version = version + 1");
+    EXPECT_TRUE(mt::wait_until([&] { return get("/readyz").body.find("\"ready\"") != std::string::npos; }, 30s,
+                               "readyz reports ready again"));
+    EXPECT_NE(get("/metrics").body.find("\nmarquee_api_database_up 1\n"), std::string::npos);
+}
+
+TEST_F(api, answers_503_until_the_first_load) {
+    mt::database later(false);
+    mt::execute(mt::services().database_url, "ALTER DATABASE " + later.name() + " ALLOW_CONNECTIONS false");
+    start({"--refresh-interval", "0.2"}, later.url());
+    EXPECT_EQ(get("/readyz").status, 503U);
+    auto r = get("/search");
+    EXPECT_EQ(r.status, 503U);
+    EXPECT_EQ(r.body, R"({"error":{"code":"unavailable","message":"search data is not loaded yet"},"data":null})");
+    EXPECT_EQ(get("/search?starts_at=bad").status, 400U);
+
+    mt::execute(mt::services().database_url, "ALTER DATABASE " + later.name() + " ALLOW_CONNECTIONS true");
+    migrate(later);
+    mt::execute(later.url(), seed_sql);
+    EXPECT_TRUE(mt::wait_until([&] { return get("/readyz").status == 200; }, 30s, "ready after the first load"));
+    EXPECT_EQ(get("/search").body, events_body({cafe, camela, summer}));
+}
+
+TEST_F(api, serves_health_contract_and_metrics) {
+    start_ready();
+    EXPECT_EQ(get("/healthz").body, R"({"data":{"status":"alive"},"error":null})");
+    EXPECT_EQ(get("/readyz").body,
+              R"({"data":{"status":"ready","database":"reachable","data_version":1,"events":3},"error":null})");
+    auto contract = get("/openapi.yaml");
+    EXPECT_EQ(contract.status, 200U);
+    EXPECT_EQ(contract.body, read_file(mt::source_dir() / "api" / "openapi.yaml"));
+    get("/search");
+    auto metrics = get("/metrics");
+    EXPECT_EQ(metrics.status, 200U);
+    for (const char* needle :
+         {"marquee_api_requests_total{route=\"search\",status=\"200\"} ",
+          "marquee_api_request_duration_seconds_bucket{", "marquee_api_snapshot_data_version 1\n",
+          "marquee_api_snapshot_events 3\n", "marquee_api_snapshot_age_seconds ", "marquee_api_database_up 1\n"})
+        EXPECT_NE(metrics.body.find(needle), std::string::npos) << needle;
+}
+
+TEST_F(api, exits_zero_on_sigterm) {
+    start_ready();
+    api_->terminate();
+    EXPECT_EQ(api_->wait_exit(15s), 0);
+}
