@@ -49,7 +49,11 @@ job_outcome job_runner::run(const jobs::fetch_job& job) {
         if (!provider->enabled) return {job_status::skipped, fmt::format("provider '{}' is disabled", job.provider)};
 
         pg::provider_lock lock(connection(), provider->name);
-        run_id = store.start_run(provider->name, job.job_id, jobs::format_rfc3339_utc(job.scheduled_for));
+        auto slot = jobs::format_rfc3339_utc(job.scheduled_for);
+        // Coalescing: a backlog of jobs (a worker outage, retries) collapses into the newest.
+        if (store.has_newer_success(provider->name, slot))
+            return {job_status::skipped, fmt::format("a newer run of '{}' already succeeded", provider->name)};
+        run_id = store.start_run(provider->name, job.job_id, slot);
         try {
             auto limits = settings_.fetch;
             limits.total_timeout = std::chrono::milliseconds{provider->fetch_timeout_ms};

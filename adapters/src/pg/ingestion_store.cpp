@@ -68,6 +68,13 @@ std::int64_t ingestion_store::start_run(const std::string& provider, const std::
     });
 }
 
+bool ingestion_store::has_newer_success(const std::string& provider, const std::string& slot) {
+    return translate_errors([&] {
+        pqxx::read_transaction tx(connection_);
+        return tx.exec_params1(ingestion_sql::newer_success, provider, slot)[0].as<bool>();
+    });
+}
+
 void ingestion_store::fail_run(std::int64_t run_id, const std::string& error, std::size_t seen,
                                std::size_t rejected) noexcept {
     try {
