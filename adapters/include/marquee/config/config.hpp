@@ -42,7 +42,7 @@ void check_time_zone(std::string_view name, std::string_view setting);
 template <typename T>
 CLI::Option* add(CLI::App& app, const std::string& flag, const std::string& env, T& target,
                  const std::string& description) {
-    return app.add_option(flag, target, description + " [env " + env + "]")->envname(env)->capture_default_str();
+    return app.add_option(flag, target, description)->envname(env)->capture_default_str();
 }
 
 /// The standard process frame: parses `app`, then runs `body`. --help prints and returns 0; a CLI
