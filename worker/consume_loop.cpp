@@ -12,6 +12,7 @@
 #include <pthread.h>
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -23,11 +24,12 @@ namespace {
 class consumer_thread {
 public:
     consumer_thread(const runner_settings& settings, const config::amqp_settings& amqp, const retry_policy& retry,
-                    const std::atomic<bool>& stopping)
+                    worker_metrics& metrics, const std::atomic<bool>& stopping)
         : runner_(settings),
           consumer_({.server = amqp}, {.prefetch = 1}, [](amqp::connection& c) { amqp::topology::declare(c); }),
           publisher_({.server = amqp}, [](amqp::connection& c) { amqp::topology::declare(c); }),
           retry_(retry),
+          metrics_(metrics),
           stopping_(stopping) {}
 
     void run() {
@@ -44,22 +46,31 @@ private:
         if (auto* bad = std::get_if<jobs::parse_error>(&parsed)) {
             log::error("dead-lettering a message that is not a fetch job: {}", bad->message);
             consumer_.reject(d, false);
+            metrics_.dead_lettered.inc();
             return;
         }
         const auto& job = std::get<jobs::fetch_job>(parsed);
         log::info("job {} for provider {} (slot {}, attempt {}){}", job.job_id, job.provider,
                   jobs::format_rfc3339_utc(job.scheduled_for), job.attempt, d.redelivered ? " redelivered" : "");
+        const auto started = std::chrono::steady_clock::now();
         auto outcome = runner_.run(job);
+        metrics_.run_duration.observe(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
         switch (outcome.status) {
             case job_status::succeeded:
+                metrics_.succeeded.inc();
+                metrics_.events_written.inc(outcome.events_written);
                 break;
             case job_status::skipped:
+                metrics_.skipped.inc();
                 log::info("job {} skipped: {}", job.job_id, outcome.message);
                 break;
             case job_status::failed_permanent:
+                metrics_.failed.inc();
                 log::error("job {} for provider {} failed for good: {}", job.job_id, job.provider, outcome.message);
                 break;
             case job_status::failed_transient:
+                metrics_.failed.inc();
                 if (!schedule_retry(job, outcome.message)) return consumer_.reject(d, true);
                 break;
         }
@@ -76,7 +87,8 @@ private:
                 log::error("job {} for provider {} failed {} times, dead-lettered: {}", job.job_id, job.provider,
                            job.attempt, reason);
                 publisher_.publish(amqp::topology::dead_letter_exchange, "", jobs::to_json(job),
-                                   {.message_id = job.job_id});
+                                   {.expiration = std::nullopt, .message_id = job.job_id});
+                metrics_.dead_lettered.inc();
                 return true;
             }
             auto delay = retry_.delay_before(next.attempt);
@@ -84,6 +96,7 @@ private:
                       job.attempt, delay.count(), reason);
             publisher_.publish(amqp::topology::exchange, amqp::topology::retry_routing_key, jobs::to_json(next),
                                {.expiration = delay, .message_id = job.job_id});
+            metrics_.retries.inc();
             return true;
         } catch (const queue_error& e) {
             log::error("could not schedule a retry of job {}: {}; returning it to the queue", job.job_id, e.what());
@@ -95,13 +108,14 @@ private:
     amqp::reconnecting_consumer consumer_;
     amqp::publisher publisher_;
     const retry_policy& retry_;
+    worker_metrics& metrics_;
     const std::atomic<bool>& stopping_;
 };
 
 }  // namespace
 
 int run_consumers(const runner_settings& settings, const config::amqp_settings& amqp, unsigned concurrency,
-                  const retry_policy& retry) {
+                  const retry_policy& retry, worker_metrics& metrics) {
     // Signals are taken by one thread with sigwait, so no job is interrupted midway: SIGTERM stops
     // the consumers from taking new jobs and lets each finish (and acknowledge) the one in hand.
     sigset_t signals;
@@ -115,7 +129,7 @@ int run_consumers(const runner_settings& settings, const config::amqp_settings& 
     for (unsigned i = 0; i < concurrency; ++i) {
         consumers.emplace_back([&] {
             try {
-                consumer_thread(settings, amqp, retry, stopping).run();
+                consumer_thread(settings, amqp, retry, metrics, stopping).run();
             } catch (const std::exception& e) {
                 log::error("consumer stopped: {}", e.what());
                 stopping = true;

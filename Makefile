@@ -1,0 +1,94 @@
+# marquee: the front door. `make help` prints this list.
+#
+#   make deps          install the Debian 12 packages the project needs (scripts/install-deps.sh, root)
+#   make build         Release build into build/ (build/bin/marquee-api, -worker, -scheduler, -migrate,
+#                      -provider-mock)
+#   make test          deps + configure + build + ctest --output-on-failure, ctest last. With CI set
+#                      (CI=1 make test): build-ci/, RelWithDebInfo, ASan+UBSan, -Werror. Integration
+#                      tests start their own PostgreSQL and RabbitMQ under <build dir>/test-services.
+#   make run           the whole stack on this machine (scripts/run-local.sh); Ctrl-C stops it, data
+#                      stays in .local/ for the next run
+#   make fuzz          clang + libFuzzer build in build-fuzz/, runs each build-fuzz/bin/fuzz-NAME for
+#                      FUZZ_SECONDS (default 30) on tests/fuzz/corpus-NAME/ (new finds, git-ignored)
+#                      seeded from tests/fuzz/corpus/NAME/
+#   make bench         bench/run.sh, or else each bench/*/run.sh
+#   make format        clang-format -i on our C++ sources
+#   make format-check  fail when a C++ source is not formatted
+#   make clean         stop test services left in build dirs, remove build/, build-ci/, build-fuzz/
+#                      (keeps .local/)
+#
+# Variables: JOBS (parallel compile jobs, default: number of CPUs), FUZZ_SECONDS, CI.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+FUZZ_SECONDS ?= 30
+CMAKE_GENERATOR := -G Ninja
+
+BUILD_DIR := build
+ifdef CI
+TEST_DIR := build-ci
+TEST_FLAGS := -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMARQUEE_SANITIZE=ON -DMARQUEE_WERROR=ON
+else
+TEST_DIR := $(BUILD_DIR)
+TEST_FLAGS := -DCMAKE_BUILD_TYPE=Release
+endif
+FUZZ_DIR := build-fuzz
+
+# Our C++ sources (build directories and .local/ excluded).
+SOURCE_DIRS := core adapters api worker scheduler tools tests bench
+SOURCES = $(shell find $(SOURCE_DIRS) -type f \( -name '*.cpp' -o -name '*.hpp' \) 2>/dev/null | sort)
+
+.PHONY: help deps build test run fuzz bench format format-check clean
+
+help:
+	@sed -n '1,/^$$/p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	cmake -S . -B $(BUILD_DIR) $(CMAKE_GENERATOR) -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# ctest stays the last command so that its summary is the last line of output.
+test: deps
+	cmake -S . -B $(TEST_DIR) $(CMAKE_GENERATOR) $(TEST_FLAGS)
+	cmake --build $(TEST_DIR) -j $(JOBS)
+	cd $(TEST_DIR) && ctest --output-on-failure
+
+run:
+	@scripts/run-local.sh
+
+fuzz: deps
+	cmake -S . -B $(FUZZ_DIR) $(CMAKE_GENERATOR) -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMARQUEE_FUZZ=ON -DMARQUEE_SANITIZE=ON -DMARQUEE_BENCH=OFF
+	targets=$$(ninja -C $(FUZZ_DIR) -t targets all | sed -n 's/^\(fuzz-[A-Za-z0-9_.-]*\): phony$$/\1/p'); \
+	if [[ -z $$targets ]]; then echo "fuzz: no fuzz-* targets defined (tests/fuzz/CMakeLists.txt)"; exit 0; fi; \
+	ninja -C $(FUZZ_DIR) -j $(JOBS) $$targets; \
+	for fuzzer in $(FUZZ_DIR)/bin/fuzz-*; do \
+	  name=$$(basename $$fuzzer); corpus=tests/fuzz/corpus-$${name#fuzz-}; mkdir -p $$corpus; \
+	  seeds=(); if [[ -d tests/fuzz/corpus/$${name#fuzz-} ]]; then seeds=(tests/fuzz/corpus/$${name#fuzz-}); fi; \
+	  echo "fuzz: $$name for $(FUZZ_SECONDS)s (corpus $$corpus)"; \
+	  $$fuzzer -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$corpus "$${seeds[@]}"; \
+	done
+
+bench:
+	@if [[ -f bench/run.sh ]]; then exec bash bench/run.sh; fi; \
+	scripts=(bench/*/run.sh); \
+	if [[ ! -f $${scripts[0]} ]]; then echo "bench: no bench/run.sh or bench/*/run.sh yet"; exit 0; fi; \
+	for script in "$${scripts[@]}"; do echo "bench: $$script"; bash $$script; done
+
+format:
+	clang-format -i $(SOURCES)
+
+format-check:
+	clang-format --dry-run --Werror $(SOURCES)
+
+clean:
+	@for dir in $(BUILD_DIR) build-ci $(FUZZ_DIR); do \
+	  if [[ -d $$dir/test-services ]]; then scripts/services.sh stop $$dir/test-services; fi; \
+	done
+	rm -rf $(BUILD_DIR) build-ci $(FUZZ_DIR)

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package marquee needs to build, test and run locally.
+#
+#   scripts/install-deps.sh            install what is missing (root), or do nothing
+#   scripts/install-deps.sh --list     print the package list and exit
+#   scripts/install-deps.sh --build    only what compiling needs (Dockerfile build stage)
+#   scripts/install-deps.sh --runtime  only the runtime libraries (Dockerfile runtime stage)
+#
+# Idempotent and quick when everything is present: `apt-get update` runs only when something is
+# missing. Installing rabbitmq-server and postgresql may start their system services; marquee never
+# uses those (scripts/services.sh runs private instances), so that is harmless.
+set -euo pipefail
+
+# Build: compilers, CMake, the libraries cmake/dependencies.cmake finds, test and bench frameworks.
+build_packages=(
+    g++ make cmake ninja-build pkg-config git ca-certificates
+    libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+    libpqxx-dev libpugixml-dev libfmt-dev librabbitmq-dev libssl-dev libcli11-dev libcurl4-openssl-dev
+    libhowardhinnant-date-dev libxxhash-dev
+    libgtest-dev libgmock-dev libbenchmark-dev
+    # make fuzz (libFuzzer is in libclang-rt), make format / format-check
+    clang libclang-rt-14-dev clang-format
+)
+# Test and local-run services plus the tools the scripts call (pg_ctl, rabbitmqctl, ss, pgrep, curl).
+service_packages=(
+    postgresql-15 postgresql-client-15 rabbitmq-server
+    tzdata procps iproute2 util-linux curl coreutils
+)
+# `make bench` (HTTP load), `.ci/run` (docker-compose config validation), reverse-proxy experiments.
+tool_packages=(wrk docker-compose nginx-light)
+# What the binaries need at run time (Dockerfile runtime stage).
+runtime_packages=(
+    libpqxx-6.4 libpugixml1v5 libfmt9 librabbitmq4 libssl3 libcurl4 libxxhash0
+    libboost-json1.81.0 libboost-url1.81.0 tzdata ca-certificates
+)
+
+mode=all
+case "${1:-}" in
+    "") ;;
+    --list) mode=list ;;
+    --build) mode=build ;;
+    --runtime) mode=runtime ;;
+    -h | --help)
+        sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+        exit 0
+        ;;
+    *)
+        echo "install-deps.sh: unknown option '$1' (try --help)" >&2
+        exit 2
+        ;;
+esac
+
+if [[ $mode == runtime ]]; then
+    packages=("${runtime_packages[@]}")
+elif [[ $mode == build ]]; then
+    packages=("${build_packages[@]}")
+else
+    packages=("${build_packages[@]}" "${service_packages[@]}" "${tool_packages[@]}")
+fi
+
+if [[ $mode == list ]]; then
+    printf '%s\n' "${packages[@]}"
+    exit 0
+fi
+
+missing=()
+for package in "${packages[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
+    [[ $status == "install ok installed" ]] || missing+=("$package")
+done
+
+if ((${#missing[@]} == 0)); then
+    echo "install-deps: all ${#packages[@]} packages already installed"
+    exit 0
+fi
+
+if ((EUID != 0)); then
+    echo "install-deps: missing packages (${missing[*]}); run as root: sudo $0" >&2
+    exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"

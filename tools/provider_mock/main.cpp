@@ -1,0 +1,85 @@
+// marquee-provider-mock: serves the provider feed samples of a directory in rotation at
+// GET /api/events, with faults injectable by flag or by GET /_control/fault (see mock_provider.hpp).
+#include "marquee/config/config.hpp"
+#include "marquee/error.hpp"
+#include "marquee/log/log.hpp"
+#include "mock_provider.hpp"
+#include "server.hpp"
+
+#include <fmt/format.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <csignal>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace {
+
+std::vector<std::string> sample_files(const std::filesystem::path& dir) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec))
+        throw marquee::config_error("MOCK_DIR", fmt::format("'{}' is not a directory", dir.string()));
+    std::vector<std::string> names;
+    for (const auto& entry : std::filesystem::directory_iterator(dir))
+        if (entry.is_regular_file() && entry.path().extension() == ".xml") names.push_back(entry.path().filename());
+    if (names.empty()) throw marquee::config_error("MOCK_DIR", fmt::format("'{}' has no *.xml files", dir.string()));
+    return names;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    namespace config = marquee::config;
+    namespace mock = marquee::provider_mock;
+
+    CLI::App app{"Serves provider feed samples in rotation at GET /api/events, with injectable faults.",
+                 "marquee-provider-mock"};
+    std::string listen = "127.0.0.1:8081";
+    std::string dir;
+    std::string log_level = "info";
+    std::string fault_kind;
+    std::uint64_t fault_value = 0;
+    std::uint64_t fault_count = 1;
+    config::add(app, "--listen", "MOCK_LISTEN", listen, "Address to listen on (host:port)");
+    config::add(app, "--dir", "MOCK_DIR", dir, "Directory of *.xml feed samples")->required();
+    config::add(app, "--fault", "MOCK_FAULT", fault_kind,
+                "Fault armed at start: delay, status, truncate, html, empty, oversize or garbage");
+    config::add(app, "--fault-value", "MOCK_FAULT_VALUE", fault_value,
+                "Value of --fault (ms, HTTP status or bytes; 0 = the kind's default)");
+    config::add(app, "--fault-count", "MOCK_FAULT_COUNT", fault_count,
+                "How many /api/events requests get --fault (0 = until /_control/reset)");
+    config::add(app, "--log-level", "LOG_LEVEL", log_level, "debug, info, warn or error");
+
+    return config::run(app, argc, argv, [&] {
+        marquee::log::init("provider-mock", marquee::log::parse_level(log_level));
+        const auto address = config::parse_listen_address(listen, "MOCK_LISTEN");
+        boost::system::error_code ec;
+        const auto ip = boost::asio::ip::make_address(address.host, ec);
+        if (ec) throw marquee::config_error("MOCK_LISTEN", fmt::format("'{}' is not an IP address", address.host));
+
+        mock::mock_provider provider(sample_files(dir));
+        if (!fault_kind.empty()) {
+            auto kind = mock::parse_fault_kind(fault_kind);
+            if (!kind) throw marquee::config_error("MOCK_FAULT", fmt::format("unknown fault kind '{}'", fault_kind));
+            provider.arm({*kind, fault_value != 0 ? fault_value : mock::default_value(*kind)}, fault_count);
+        }
+
+        boost::asio::io_context io(1);
+        mock::server server(io, {ip, address.port}, provider, dir);
+        boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+        signals.async_wait([&](const boost::system::error_code& error, int signal) {
+            if (error) return;
+            marquee::log::info("signal {}: shutting down", signal);
+            server.stop();
+            io.stop();
+        });
+        server.start();
+        const auto bound = server.local_endpoint();
+        marquee::log::info("listening on {}:{}, serving {}", bound.address().to_string(), bound.port(), dir);
+        io.run();
+        return 0;
+    });
+}

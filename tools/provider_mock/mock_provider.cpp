@@ -1,0 +1,136 @@
+#include "mock_provider.hpp"
+
+#include <fmt/format.h>
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+
+#include <charconv>
+#include <optional>
+
+namespace marquee::provider_mock {
+namespace {
+
+using namespace std::string_view_literals;
+
+constexpr std::string_view maintenance_page = "<html><body>Maintenance</body></html>";
+// Bytes no XML parser accepts: a NUL, invalid UTF-8, then text outside any element.
+constexpr auto garbage_body = "\xff\xfe\x00\x01 this is not XML {\"at\":\"all\"} \x80\x81\n"sv;
+
+text_reply text(unsigned status, std::string body) {
+    return text_reply{status, "text/plain; charset=utf-8", std::move(body) + "\n"};
+}
+
+std::optional<std::uint64_t> parse_number(std::string_view text) noexcept {
+    std::uint64_t value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+    return value;
+}
+
+}  // namespace
+
+mock_provider::mock_provider(std::vector<std::string> files) : rotation_(std::move(files)) {
+    for (const auto& name : rotation_.names()) served_[name] = 0;
+}
+
+reply mock_provider::handle(std::string_view method, std::string_view target) {
+    auto url = boost::urls::parse_origin_form(target);
+    if (!url) return text(400, "bad request target");
+    const std::string path = url->path();
+    if (path != "/api/events" && !path.starts_with("/_control/")) return text(404, "not found");
+    if (method != "GET") return text(405, "only GET is served");
+    if (path == "/api/events") return events();
+
+    std::map<std::string, std::string, std::less<>> params;
+    for (const auto& param : url->params()) params[param.key] = param.value;
+    return control(std::string_view(path).substr(std::string_view("/_control/").size()), params);
+}
+
+reply mock_provider::events() {
+    ++requests_;
+    auto armed = faults_.take();
+    if (!armed) {
+        const auto& name = rotation_.next();
+        ++served_[name];
+        return file_reply{name};
+    }
+    ++faulted_;
+    switch (armed->kind) {
+        case fault_kind::delay:
+        case fault_kind::truncate: {
+            const auto& name = rotation_.next();
+            ++served_[name];
+            if (armed->kind == fault_kind::truncate) return file_reply{name, {}, true};
+            return file_reply{name, std::chrono::milliseconds(armed->value)};
+        }
+        case fault_kind::status:
+            return text(static_cast<unsigned>(armed->value), fmt::format("injected fault: status {}", armed->value));
+        case fault_kind::html:
+            return text_reply{200, "text/html; charset=utf-8", std::string(maintenance_page)};
+        case fault_kind::empty:
+            return text_reply{200, "application/xml", ""};
+        case fault_kind::oversize:
+            return oversize_reply{armed->value};
+        case fault_kind::garbage:
+            return text_reply{200, "application/xml", std::string(garbage_body)};
+    }
+    return text(500, "unknown fault");
+}
+
+reply mock_provider::control(std::string_view action, const std::map<std::string, std::string, std::less<>>& params) {
+    auto param = [&](std::string_view key) -> std::optional<std::string_view> {
+        auto found = params.find(key);
+        if (found == params.end()) return std::nullopt;
+        return std::string_view(found->second);
+    };
+
+    if (action == "next") {
+        auto file = param("file");
+        if (!file) return text(400, "next needs ?file=NAME");
+        if (!rotation_.serve_next(*file)) return text(404, fmt::format("no sample file named '{}'", *file));
+        return text(200, fmt::format("next: {}", *file));
+    }
+    if (action == "fault") {
+        auto kind_text = param("kind");
+        auto kind = kind_text ? parse_fault_kind(*kind_text) : std::nullopt;
+        if (!kind) return text(400, "fault needs ?kind=delay|status|truncate|html|empty|oversize|garbage");
+        auto value = default_value(*kind);
+        if (auto v = param("value")) {
+            auto parsed = parse_number(*v);
+            if (!parsed) return text(400, "value must be a non-negative integer");
+            value = *parsed;
+        }
+        if (*kind == fault_kind::status && (value < 100 || value > 599))
+            return text(400, "status value must be an HTTP status code (100-599)");
+        std::uint64_t count = 1;
+        if (auto c = param("count")) {
+            auto parsed = parse_number(*c);
+            if (!parsed) return text(400, "count must be a non-negative integer (0 = until reset)");
+            count = *parsed;
+        }
+        faults_.arm(fault{*kind, value}, count);
+        return text(200, fmt::format("armed: {} value={} count={}", to_string(*kind), value, count));
+    }
+    if (action == "reset") {
+        faults_.reset();
+        rotation_.rewind();
+        requests_ = 0;
+        faulted_ = 0;
+        for (auto& [name, count] : served_) count = 0;
+        return text(200, "reset");
+    }
+    if (action == "stats") return text_reply{200, "application/json", stats_json()};
+    return text(404, "unknown control endpoint (next, fault, reset, stats)");
+}
+
+std::string mock_provider::stats_json() const {
+    boost::json::object served;
+    for (const auto& [name, count] : served_) served[name] = count;
+    boost::json::object stats;
+    stats["requests"] = requests_;
+    stats["faulted"] = faulted_;
+    stats["served"] = std::move(served);
+    return boost::json::serialize(stats);
+}
+
+}  // namespace marquee::provider_mock
