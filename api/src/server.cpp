@@ -17,11 +17,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/read.hpp>
 #include <boost/beast/http/status.hpp>
 
 #include <fmt/format.h>
@@ -49,6 +48,10 @@ constexpr auto nothrow_awaitable = asio::as_tuple(asio::use_awaitable);
 // header_limit); the buffer holds both plus a pipelined request's beginning.
 constexpr std::size_t buffer_limit = 2 * max_header_bytes + 8 * 1024;
 constexpr std::size_t read_chunk = 4096;
+// Deadlines are checked by one sweep per I/O thread rather than a timer per operation (which costs
+// a timer-queue insertion and removal, and often a timerfd update, on every read and write), so a
+// deadline fires up to this much late.
+constexpr std::chrono::milliseconds sweep_interval{100};
 // After "Connection: close" the unread rest of a request is drained this long, so closing with
 // unread data does not reset the connection before the client has read the response.
 constexpr std::chrono::milliseconds linger_timeout{500};
@@ -111,8 +114,11 @@ private:
     std::string& if_none_match_;
 };
 
+using steady = std::chrono::steady_clock;
+
 struct session_slot {
-    beast::tcp_stream* stream;
+    tcp::socket* socket;
+    steady::time_point deadline;  // of the pending read or write; max() while computing
     bool idle;
 };
 
@@ -131,6 +137,7 @@ struct server::impl {
         std::uint64_t generation = ~std::uint64_t{0};
         std::time_t date_second = 0;
         char date[40] = {};
+        std::size_t date_length = 0;
         // Last, so it is destroyed first: abandoned sessions unregister from `sessions` as their
         // coroutine frames are destroyed with the context.
         asio::io_context context{1};
@@ -189,10 +196,10 @@ struct server::impl {
         if (now != w.date_second) {
             std::tm tm{};
             ::gmtime_r(&now, &tm);
-            std::strftime(w.date, sizeof w.date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+            w.date_length = std::strftime(w.date, sizeof w.date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
             w.date_second = now;
         }
-        return w.date;
+        return {w.date, w.date_length};
     }
 
     void write_head(std::string& head, worker& w, const response& r, std::size_t body_size, bool close, int version) {
@@ -236,9 +243,74 @@ struct server::impl {
         head.append("\r\n");
     }
 
+    // Cancels the pending operation of every session of `w` whose deadline has passed. A session
+    // only waits in an I/O operation, so its deadline covers exactly that operation; one that
+    // completed in the meantime sets a new deadline before it waits again.
+    asio::awaitable<void> sweep_loop(worker& w) {
+        asio::steady_timer tick(w.context);
+        for (;;) {
+            tick.expires_after(sweep_interval);
+            auto [ec] = co_await tick.async_wait(nothrow_awaitable);
+            if (ec) co_return;
+            auto now = steady::now();
+            for (auto* slot : w.sessions) {
+                if (slot->deadline > now) continue;
+                slot->deadline = steady::time_point::max();
+                beast::error_code ignored;
+                slot->socket->cancel(ignored);
+            }
+        }
+    }
+
+    // As http::async_read_header, but parses what is already buffered without suspending (the
+    // Beast operation posts its completion when no read was needed), and reads straight from the
+    // socket so asio can skip the speculative read that would find nothing after a response.
+    asio::awaitable<beast::error_code> read_header(tcp::socket& socket, session_slot& slot, beast::flat_buffer& buffer,
+                                                   request_parser& parser) {
+        // One deadline for the whole header, so a slow sender cannot stretch it byte by byte.
+        auto deadline = steady::now() + options.read_timeout;
+        beast::error_code ec;
+        for (;;) {
+            if (buffer.size() != 0) {
+                buffer.consume(parser.put(buffer.data(), ec));
+                if (ec != http::error::need_more) co_return ec;
+                ec = {};
+            }
+            auto room = std::min(std::max<std::size_t>(512, buffer.capacity() - buffer.size()),
+                                 std::min<std::size_t>(65536, buffer.max_size() - buffer.size()));
+            if (room == 0) co_return http::error::buffer_overflow;
+            slot.deadline = deadline;
+            auto [read_ec, n] = co_await socket.async_read_some(buffer.prepare(room), nothrow_awaitable);
+            slot.deadline = steady::time_point::max();
+            buffer.commit(n);
+            if (read_ec == asio::error::eof) {
+                if (!parser.got_some()) co_return http::error::end_of_stream;
+                parser.put_eof(ec);
+                co_return ec;
+            }
+            if (read_ec) co_return read_ec;
+        }
+    }
+
+    // Writes `buffers` at once when the socket takes them (the usual case), so the session does
+    // not suspend and resume through the scheduler for every response; otherwise waits.
+    asio::awaitable<beast::error_code> write_all(tcp::socket& socket, session_slot& slot,
+                                                 const std::array<asio::const_buffer, 2>& buffers) {
+        beast::error_code ec;
+        auto total = asio::buffer_size(buffers);
+        auto written = socket.write_some(buffers, ec);
+        if (!ec && written == total) co_return ec;
+        if (ec && ec != asio::error::would_block && ec != asio::error::try_again) co_return ec;
+        beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(buffers);
+        rest.consume(ec ? 0 : written);
+        slot.deadline = steady::now() + options.write_timeout;
+        auto [write_ec, n] = co_await asio::async_write(socket, rest, nothrow_awaitable);
+        slot.deadline = steady::time_point::max();
+        co_return write_ec;
+    }
+
     asio::awaitable<void> session(tcp::socket socket, worker& w) {
-        beast::tcp_stream stream(std::move(socket));
-        session_slot slot{&stream, true};
+        session_slot slot{&socket, steady::time_point::max(), true};
         w.sessions.insert(&slot);
         struct unregister {
             impl& self;
@@ -254,6 +326,8 @@ struct server::impl {
             }
         } guard{*this, w, slot};
 
+        beast::error_code ignored;
+        socket.non_blocking(true, ignored);
         beast::flat_buffer buffer(buffer_limit);
         std::string method;
         std::string target;
@@ -266,17 +340,17 @@ struct server::impl {
         while (!stopping.load(std::memory_order_relaxed)) {
             if (buffer.size() == 0) {
                 slot.idle = true;
-                stream.expires_after(options.idle_timeout);
-                auto [ec, n] = co_await stream.async_read_some(buffer.prepare(read_chunk), nothrow_awaitable);
+                slot.deadline = steady::now() + options.idle_timeout;
+                auto [ec, n] = co_await socket.async_read_some(buffer.prepare(read_chunk), nothrow_awaitable);
+                slot.deadline = steady::time_point::max();
                 slot.idle = false;
                 if (ec) break;
                 buffer.commit(n);
             }
-            stream.expires_after(options.read_timeout);
             request_parser parser(method, target, if_none_match);
             parser.header_limit(static_cast<std::uint32_t>(max_header_bytes));
-            auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, nothrow_awaitable);
-            auto started = std::chrono::steady_clock::now();
+            auto ec = co_await read_header(socket, slot, buffer, parser);
+            auto started = steady::now();
 
             response r;
             bool close = false;
@@ -305,12 +379,11 @@ struct server::impl {
             write_head(head, w, r, body_size, close, parser.version);
             std::array<asio::const_buffer, 2> buffers{
                 asio::buffer(head), head_only || !r.body ? asio::const_buffer{} : asio::buffer(*r.body)};
-            stream.expires_after(options.write_timeout);
-            auto [write_ec, written] = co_await asio::async_write(stream, buffers, nothrow_awaitable);
+            auto write_ec = co_await write_all(socket, slot, buffers);
 
             auto ri = static_cast<std::size_t>(r.which);
             requests[ri][status_index(r.status)]->inc();
-            latency[ri]->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+            latency[ri]->observe(std::chrono::duration<double>(steady::now() - started).count());
             if (write_ec) break;
             if (close) {
                 answered_close = true;
@@ -318,19 +391,18 @@ struct server::impl {
             }
         }
 
-        beast::error_code ignored;
-        stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        socket.shutdown(tcp::socket::shutdown_send, ignored);
         if (answered_close) {
-            stream.expires_after(linger_timeout);
+            slot.deadline = steady::now() + linger_timeout;
             std::size_t drained = 0;
             std::array<char, 4096> sink;
             while (drained < linger_bytes) {
-                auto [drain_ec, got] = co_await stream.async_read_some(asio::buffer(sink), nothrow_awaitable);
+                auto [drain_ec, got] = co_await socket.async_read_some(asio::buffer(sink), nothrow_awaitable);
                 if (drain_ec) break;
                 drained += got;
             }
         }
-        stream.socket().close(ignored);
+        socket.close(ignored);
     }
 
     asio::awaitable<void> accept_loop() {
@@ -397,6 +469,7 @@ struct server::impl {
         std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
         std::vector<std::thread> threads;
         for (auto& w : workers) {
+            asio::co_spawn(w->context, sweep_loop(*w), asio::detached);
             guards.emplace_back(w->context.get_executor());
             threads.emplace_back([&context = w->context] { context.run(); });
         }
@@ -416,7 +489,10 @@ struct server::impl {
         for (auto& w : workers) {
             asio::post(w->context, [&w = *w] {
                 for (auto* slot : w.sessions)
-                    if (slot->idle) slot->stream->cancel();
+                    if (slot->idle) {
+                        beast::error_code ignored;
+                        slot->socket->cancel(ignored);
+                    }
             });
         }
         guards.clear();

@@ -1,33 +1,48 @@
--- A mix over the seeded year (bench/api/seed.sql): 50% narrow (1 h), 25% wide (1-7 days), 10%
--- open-ended (one bound, near the end of the data), 15% invalid (bad value, reversed, repeated).
--- 2,000 distinct paths, drawn at random per request, so the response cache is only partly warm.
+-- The mixed workload over the seeded events (bench/api/seed.sql: one event every 5 minutes from
+-- 2021-01-01T00:00Z for about 347 days, each lasting 1 to 6 hours, 95% searchable):
+--   60% narrow   a 1-6 h window starting on a quarter hour ("tonight"): 0-40 events, 0-9 KB
+--   20% day      24 h from a whole hour: about 230 events, about 50 KB
+--    5% week     7 days from a midnight: about 1,850 events, about 390 KB
+--    5% open     one bound only: starts_at in the last day of the data, or ends_at in the first
+--   10% invalid  an unparsable value, starts_at after ends_at, or a repeated parameter (400)
+-- 2,000 distinct paths drawn uniformly per request, against a response cache of 512 entries, so
+-- about a quarter of the valid searches are cache hits and the rest are rendered.
 dofile(os.getenv("BENCH_API_DIR") .. "/report.lua")
 
 local paths = {}
 local base = 1609459200          -- 2021-01-01T00:00:00Z
 local span = 100000 * 300        -- the seeded events' start range, seconds
+local hour = 3600
+local day = 86400
 
 local function iso(t) return os.date("!%Y-%m-%dT%H:%M:%SZ", t) end
+local function range(s, e) return "/search?starts_at=" .. iso(s) .. "&ends_at=" .. iso(e) end
+local function aligned(step) return base + math.random(0, math.floor((span - 8 * day) / step)) * step end
 
 math.randomseed(20211122)
 for i = 1, 2000 do
   local r = math.random()
-  local s = base + math.random(0, span)
   local path
-  if r < 0.50 then
-    path = "/search?starts_at=" .. iso(s) .. "&ends_at=" .. iso(s + 3600)
-  elseif r < 0.75 then
-    path = "/search?starts_at=" .. iso(s) .. "&ends_at=" .. iso(s + math.random(86400, 7 * 86400))
+  if r < 0.60 then
+    local s = aligned(900)
+    path = range(s, s + math.random(1, 6) * hour)
+  elseif r < 0.80 then
+    local s = aligned(hour)
+    path = range(s, s + day)
   elseif r < 0.85 then
+    local s = aligned(day)
+    path = range(s, s + 7 * day)
+  elseif r < 0.90 then
     if math.random() < 0.5 then
-      path = "/search?starts_at=" .. iso(base + span - math.random(3600, 86400))
+      path = "/search?starts_at=" .. iso(base + span - math.random(1, 24) * hour)
     else
-      path = "/search?ends_at=" .. iso(base + math.random(3600, 86400))
+      path = "/search?ends_at=" .. iso(base + math.random(1, 24) * hour)
     end
   else
+    local s = aligned(900)
     local k = math.random(3)
     if k == 1 then path = "/search?starts_at=not-a-date"
-    elseif k == 2 then path = "/search?starts_at=" .. iso(s + 3600) .. "&ends_at=" .. iso(s)
+    elseif k == 2 then path = range(s + hour, s)
     else path = "/search?ends_at=" .. iso(s) .. "&ends_at=" .. iso(s) end
   end
   paths[i] = path

@@ -38,7 +38,7 @@ std::string render_search(const snapshot& s, const query& q) {
     static constexpr std::string_view head = "{\"data\":{\"events\":[";
     static constexpr std::string_view tail = "]},\"error\":null}";
     std::string out;
-    out.reserve(head.size() + tail.size() + 256);
+    out.reserve(head.size() + s.matches_bytes(q) + tail.size());
     out.append(head);
     s.append_matches(out, q);
     out.append(tail);

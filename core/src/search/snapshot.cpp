@@ -22,34 +22,21 @@ snapshot::snapshot(std::int64_t data_version, std::vector<event> events) : data_
     }
 }
 
-void snapshot::append_matches(std::string& out, const query& q) const {
-    auto first = entries_.begin();
-    auto last = entries_.end();
-    if (q.starts_at)
-        first = std::lower_bound(first, last, *q.starts_at,
-                                 [](const entry& e, time::instant t) { return e.starts_at < t; });
-    // Ingestion guarantees end >= start, so nothing starting after ends_at can end before it.
-    if (q.ends_at)
-        last =
-            std::upper_bound(first, last, *q.ends_at, [](time::instant t, const entry& e) { return t < e.starts_at; });
-    if (first == last) return;
+std::size_t snapshot::matches_bytes(const query& q) const noexcept {
+    std::size_t bytes = 0;
+    for_each_run(q, [&](std::size_t begin, std::size_t end) { bytes += (bytes == 0 ? 0 : 1) + end - begin; });
+    return bytes;
+}
 
-    if (!q.ends_at) {
-        out.append(rendered_, first->begin, (last - 1)->end - first->begin);
-        return;
-    }
-    // Copy maximal runs of matching events at once; their separators are already in place.
+void snapshot::append_matches(std::string& out, const query& q) const {
+    // Sized first so a large answer is copied once, not again on each growth of `out`.
+    out.reserve(out.size() + matches_bytes(q));
     bool any = false;
-    auto it = first;
-    while (it != last) {
-        while (it != last && it->ends_at > *q.ends_at) ++it;
-        if (it == last) break;
-        auto run_begin = it;
-        while (it != last && it->ends_at <= *q.ends_at) ++it;
+    for_each_run(q, [&](std::size_t begin, std::size_t end) {
         if (any) out.push_back(',');
-        out.append(rendered_, run_begin->begin, (it - 1)->end - run_begin->begin);
+        out.append(rendered_, begin, end - begin);
         any = true;
-    }
+    });
 }
 
 }  // namespace marquee::search

@@ -28,7 +28,9 @@ struct server_options {
     std::size_t max_connections = 10'000;
     std::chrono::seconds cache_max_age{5};
     std::size_t cache_entries = 512;
-    std::size_t cache_bytes = std::size_t{256} << 20;
+    /// Rendered bodies kept at most. Small on purpose: the process should stay within 3x the
+    /// rendered JSON of all events + 50 MB (snapshot, a reload's second copy, the cache).
+    std::size_t cache_bytes = std::size_t{32} << 20;
     /// How long in-flight requests may take to finish after a stop request.
     std::chrono::milliseconds shutdown_grace{10'000};
 };

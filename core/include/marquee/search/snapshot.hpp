@@ -4,6 +4,7 @@
 #include "marquee/search/query.hpp"
 #include "marquee/time/local_datetime.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -38,6 +39,8 @@ public:
     /// Appends the JSON objects of the events matching `q`, comma-separated, in (starts_at, id)
     /// order. Throws std::bad_alloc only.
     void append_matches(std::string& out, const query& q) const;
+    /// The number of bytes append_matches would append for `q`.
+    std::size_t matches_bytes(const query& q) const noexcept;
 
 private:
     struct entry {
@@ -46,6 +49,34 @@ private:
         std::size_t begin;  // of the event's object in rendered_
         std::size_t end;    // one past it
     };
+
+    // Calls f(begin, end) for each maximal run of matching events, in order; the runs' objects
+    // are rendered_[begin, end) and need a ',' between runs.
+    template <class F>
+    void for_each_run(const query& q, F&& f) const {
+        auto first = entries_.begin();
+        auto last = entries_.end();
+        if (q.starts_at)
+            first = std::lower_bound(first, last, *q.starts_at,
+                                     [](const entry& e, time::instant t) { return e.starts_at < t; });
+        // Ingestion guarantees end >= start, so nothing starting after ends_at can end before it.
+        if (q.ends_at)
+            last = std::upper_bound(first, last, *q.ends_at,
+                                    [](time::instant t, const entry& e) { return t < e.starts_at; });
+        if (first == last) return;
+        if (!q.ends_at) {
+            f(first->begin, (last - 1)->end);
+            return;
+        }
+        auto it = first;
+        while (it != last) {
+            while (it != last && it->ends_at > *q.ends_at) ++it;
+            if (it == last) break;
+            auto run_begin = it;
+            while (it != last && it->ends_at <= *q.ends_at) ++it;
+            f(run_begin->begin, (it - 1)->end);
+        }
+    }
 
     std::int64_t data_version_;
     std::vector<entry> entries_;
