@@ -1,0 +1,64 @@
+#pragma once
+// Providers (table providers) and the scheduler's slot claims (table schedule_slots).
+//
+// The store owns one PostgreSQL connection, opened on first use and opened again after it broke, so
+// a long-running scheduler survives a database restart: the failing call throws storage_error and
+// the next call reconnects. Not thread-safe: one store per thread. Callers validate providers
+// (domain::validate) before storing them; the table's CHECK constraints are the last line.
+#include "marquee/domain/provider.hpp"
+#include "marquee/pg/connection.hpp"
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace marquee::pg {
+
+class provider_store {
+public:
+    explicit provider_store(std::string database_url, connection_options options = {});
+    ~provider_store();
+    provider_store(provider_store&&) noexcept;
+    provider_store& operator=(provider_store&&) noexcept;
+
+    /// Every method throws storage_error (with the SQLSTATE) when PostgreSQL fails.
+
+    /// Adds `p`; false when a provider of that name exists.
+    bool insert(const domain::provider& p);
+    /// Replaces every field of the provider named p.name; false when there is none.
+    bool update(const domain::provider& p);
+    /// Adds `p`, or updates url, schedule, time zone and limits of an existing provider while
+    /// keeping its enabled flag (so a provider disabled by hand stays disabled).
+    void upsert(const domain::provider& p);
+    std::optional<domain::provider> get(std::string_view name);
+    /// Ordered by name.
+    std::vector<domain::provider> list();
+    /// False when there is none. Throws storage_error with SQLSTATE 23503 (foreign_key_violation)
+    /// when events or ingestion runs refer to it: disable such a provider instead.
+    bool remove(std::string_view name);
+    /// False when there is none.
+    bool set_enabled(std::string_view name, bool enabled);
+
+    /// Claims (provider, slot) for publishing. True for exactly one caller across all schedulers —
+    /// or when an earlier claim was never marked published within `stale_after` (its scheduler
+    /// died between claiming and publishing), which this call then takes over.
+    bool claim_slot(std::string_view provider, std::chrono::sys_seconds slot,
+                    std::chrono::seconds stale_after = std::chrono::seconds{120});
+    /// Records that the job for (provider, slot) was confirmed by RabbitMQ.
+    void mark_published(std::string_view provider, std::chrono::sys_seconds slot);
+    /// Gives up an unpublished claim so the slot can be claimed again (after a failed publish).
+    void release_slot(std::string_view provider, std::chrono::sys_seconds slot);
+
+private:
+    template <typename Body>
+    decltype(auto) run(Body&& body);
+
+    std::string database_url_;
+    connection_options options_;
+    std::unique_ptr<pqxx::connection> conn_;
+};
+
+}  // namespace marquee::pg

@@ -1,0 +1,42 @@
+#pragma once
+// A feed provider as marquee stores it (table providers), and the rules a provider must satisfy
+// before it is stored. The same rules are CHECK constraints in migrations/0001_init.sql where SQL
+// can express them; the schedule and the time zone can only be checked here.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace marquee::domain {
+
+struct provider {
+    std::string name;
+    std::string url;
+    std::string schedule = "* * * * *";
+    std::string time_zone = "UTC";
+    bool enabled = true;
+    std::int64_t fetch_timeout_ms = 120000;
+    std::int64_t max_feed_bytes = 536870912;
+
+    friend bool operator==(const provider&, const provider&) = default;
+};
+
+/// Which field of a provider is wrong and why, e.g. {"schedule", "minute: 60 is out of range 0-59"}.
+/// `field` is the member's name (name, url, schedule, time_zone, fetch_timeout_ms, max_feed_bytes).
+struct validation_error {
+    std::string field;
+    std::string message;
+};
+
+/// ^[a-z0-9][a-z0-9_.-]{0,62}$ — names appear in URLs, metrics labels and log lines unquoted.
+bool is_valid_provider_name(std::string_view name) noexcept;
+
+/// An absolute http:// or https:// URL with a host and no blanks or control characters.
+bool is_valid_feed_url(std::string_view url) noexcept;
+
+/// The first problem with `p`, or nullopt when it may be stored. Checks the name pattern, the URL,
+/// that the schedule parses (cron::schedule), that the time zone is known to the tz database, and
+/// that fetch_timeout_ms (at most 2^31-1, it is an integer column) and max_feed_bytes are positive.
+std::optional<validation_error> validate(const provider& p);
+
+}  // namespace marquee::domain

@@ -1,0 +1,98 @@
+#pragma once
+// The scheduler's decisions, apart from PostgreSQL, RabbitMQ and real time: which provider slots
+// are due, claiming each slot before publishing it (so any number of scheduler replicas publish
+// every slot once), retrying failed slots while they are current, and picking up provider changes.
+#include "clock.hpp"
+#include "marquee/cron/schedule.hpp"
+#include "marquee/domain/provider.hpp"
+#include "marquee/jobs/fetch_job.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <set>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+namespace marquee::scheduler {
+
+/// The providers and slot claims (PostgreSQL in production). Methods throw storage_error.
+class slot_store {
+public:
+    virtual ~slot_store() = default;
+    virtual std::vector<domain::provider> enabled_providers() = 0;
+    /// True when this caller won (provider, slot) and must publish it.
+    virtual bool claim(const std::string& provider, std::chrono::sys_seconds slot) = 0;
+    virtual void mark_published(const std::string& provider, std::chrono::sys_seconds slot) = 0;
+    /// Gives up a claim whose job could not be published, so it can be claimed again.
+    virtual void release(const std::string& provider, std::chrono::sys_seconds slot) = 0;
+};
+
+/// Where jobs go (RabbitMQ in production). publish returns once the job is safely queued and
+/// throws queue_error otherwise.
+class job_sink {
+public:
+    virtual ~job_sink() = default;
+    virtual void publish(const jobs::fetch_job& job, std::stop_token stop) = 0;
+    /// Called on every loop turn, so an idle connection can service heartbeats. Never throws.
+    virtual void idle() noexcept {}
+};
+
+struct loop_options {
+    /// How often providers are re-read, so added, changed or disabled providers apply without a restart.
+    std::chrono::milliseconds reload_interval{std::chrono::seconds{5}};
+    /// Wait before retrying a slot whose claim or publish failed (doubling up to retry_max).
+    std::chrono::milliseconds retry_initial{std::chrono::milliseconds{500}};
+    std::chrono::milliseconds retry_max{std::chrono::seconds{10}};
+};
+
+/// What the loop has done, readable from any thread (the metrics endpoint reads it).
+struct loop_stats {
+    std::atomic<std::uint64_t> jobs_published{0};
+    std::atomic<std::uint64_t> slots_taken_elsewhere{0};  // claimed by another scheduler replica
+    std::atomic<std::uint64_t> publish_failures{0};
+    std::atomic<std::uint64_t> storage_failures{0};  // failed reloads and claims
+    std::atomic<std::int64_t> providers{0};          // scheduled now
+    std::atomic<std::int64_t> last_publish_unix{0};  // seconds since the epoch, 0 before the first
+};
+
+class scheduler_loop {
+public:
+    scheduler_loop(slot_store& store, job_sink& sink, clock& clk, loop_options options = {});
+
+    /// Does whatever is due now — reload providers, fire due slots — and returns when something is
+    /// next due. Never throws for storage or queue failures: they are logged and retried.
+    clock::time_point tick(std::stop_token stop = {});
+    /// tick()s until `stop` is requested, sleeping on the clock in between.
+    void run(std::stop_token stop);
+
+    /// The slot each provider will fire next (for tests and logs).
+    std::map<std::string, std::chrono::sys_seconds> next_slots() const;
+    const loop_stats& stats() const noexcept { return stats_; }
+
+private:
+    struct entry {
+        domain::provider provider;
+        cron::schedule schedule;
+        std::chrono::sys_seconds next_slot;  // fire when now >= next_slot
+        clock::time_point retry_at{};        // after a failure: not before this
+        std::chrono::milliseconds backoff{0};
+    };
+
+    void reload(clock::time_point now);
+    /// Claims and publishes `slot`; false when it must be retried.
+    bool fire(const entry& e, std::chrono::sys_seconds slot, std::stop_token stop);
+
+    slot_store& store_;
+    job_sink& sink_;
+    clock& clock_;
+    loop_options options_;
+    std::map<std::string, entry> entries_;
+    std::set<std::string> bad_schedules_;  // "name\nschedule" already reported
+    clock::time_point next_reload_{};
+    loop_stats stats_;
+};
+
+}  // namespace marquee::scheduler

@@ -1,0 +1,311 @@
+#include "scheduler_loop.hpp"
+
+#include "marquee/error.hpp"
+
+#include <gtest/gtest.h>
+
+#include <date/date.h>
+
+#include <set>
+#include <sstream>
+
+namespace {
+
+using namespace std::chrono_literals;
+using marquee::scheduler::clock;
+using marquee::scheduler::loop_options;
+using marquee::scheduler::scheduler_loop;
+using std::chrono::sys_seconds;
+
+clock::time_point at(const std::string& text) {
+    std::istringstream in(text);
+    sys_seconds t;
+    in >> date::parse("%Y-%m-%d %H:%M:%S", t);
+    if (in.fail()) throw std::invalid_argument(text);
+    return t;
+}
+
+std::string show(clock::time_point t) {
+    return date::format("%Y-%m-%d %H:%M:%S", std::chrono::floor<std::chrono::seconds>(t));
+}
+
+// Time moves only when told to; sleeping jumps straight to the deadline.
+class manual_clock final : public clock {
+public:
+    explicit manual_clock(clock::time_point start) : now_(start) {}
+    time_point now() override { return now_; }
+    void sleep_until(time_point deadline, std::stop_token) override { now_ = std::max(now_, deadline); }
+    void set(time_point t) { now_ = t; }
+    void advance(std::chrono::milliseconds d) { now_ += d; }
+
+private:
+    time_point now_;
+};
+
+marquee::domain::provider make_provider(std::string name, std::string schedule, bool enabled = true) {
+    marquee::domain::provider p;
+    p.name = std::move(name);
+    p.url = "http://127.0.0.1:1/feed";
+    p.schedule = std::move(schedule);
+    p.enabled = enabled;
+    return p;
+}
+
+// One table of providers and one of claims, shared by every loop in a test (like PostgreSQL).
+class fake_store final : public marquee::scheduler::slot_store {
+public:
+    std::vector<marquee::domain::provider> providers;
+    std::set<std::pair<std::string, sys_seconds>> claimed;
+    std::set<std::pair<std::string, sys_seconds>> published;
+    bool down = false;
+    int reloads = 0;
+
+    std::vector<marquee::domain::provider> enabled_providers() override {
+        if (down) throw marquee::storage_error("connection refused");
+        ++reloads;
+        std::vector<marquee::domain::provider> out;
+        for (const auto& p : providers)
+            if (p.enabled) out.push_back(p);
+        return out;
+    }
+    bool claim(const std::string& provider, sys_seconds slot) override {
+        if (down) throw marquee::storage_error("connection refused");
+        return claimed.emplace(provider, slot).second;
+    }
+    void mark_published(const std::string& provider, sys_seconds slot) override { published.emplace(provider, slot); }
+    void release(const std::string& provider, sys_seconds slot) override { claimed.erase({provider, slot}); }
+};
+
+class fake_sink final : public marquee::scheduler::job_sink {
+public:
+    std::vector<marquee::jobs::fetch_job> jobs;
+    int failures_left = 0;
+
+    void publish(const marquee::jobs::fetch_job& job, std::stop_token) override {
+        if (failures_left > 0) {
+            --failures_left;
+            throw marquee::queue_error("connection refused");
+        }
+        jobs.push_back(job);
+    }
+    std::vector<std::string> slots() const {
+        std::vector<std::string> out;
+        for (const auto& j : jobs) out.push_back(j.provider + "@" + show(j.scheduled_for));
+        return out;
+    }
+};
+
+using strings = std::vector<std::string>;
+
+TEST(scheduler_loop, fires_the_current_slot_at_start) {
+    fake_store store;
+    store.providers = {make_provider("acme", "*/5 * * * *")};
+    fake_sink sink;
+    manual_clock clk(at("2024-03-10 12:07:30"));
+    scheduler_loop loop(store, sink, clk);
+    auto wake = loop.tick();
+    EXPECT_EQ(sink.slots(), strings{"acme@2024-03-10 12:05:00"});
+    EXPECT_EQ(show(wake), "2024-03-10 12:07:35");  // the next reload comes before 12:10
+    EXPECT_EQ(show(loop.next_slots().at("acme")), "2024-03-10 12:10:00");
+    EXPECT_TRUE(
+        store.published.contains({"acme", sys_seconds{at("2024-03-10 12:05:00").time_since_epoch() / 1s * 1s}}));
+}
+
+TEST(scheduler_loop, does_not_refire_a_claimed_current_slot_on_restart) {
+    fake_store store;
+    store.providers = {make_provider("acme", "*/5 * * * *")};
+    fake_sink sink;
+    manual_clock clk(at("2024-03-10 12:07:30"));
+    {
+        scheduler_loop first(store, sink, clk);
+        first.tick();
+    }
+    clk.set(at("2024-03-10 12:08:00"));
+    scheduler_loop restarted(store, sink, clk);
+    restarted.tick();
+    EXPECT_EQ(sink.slots(), strings{"acme@2024-03-10 12:05:00"});
+}
+
+TEST(scheduler_loop, runs_every_slot_in_order_without_real_sleeping) {
+    fake_store store;
+    store.providers = {make_provider("fast", "@every 10s"), make_provider("slow", "* * * * *")};
+    fake_sink sink;
+    manual_clock clk(at("2024-03-10 12:00:00"));
+    scheduler_loop loop(store, sink, clk);
+    std::stop_source stop;
+    while (clk.now() < at("2024-03-10 12:01:00")) clk.sleep_until(loop.tick(stop.get_token()), stop.get_token());
+    loop.tick();
+    EXPECT_EQ(sink.slots(),
+              (strings{"fast@2024-03-10 12:00:00", "slow@2024-03-10 12:00:00", "fast@2024-03-10 12:00:10",
+                       "fast@2024-03-10 12:00:20", "fast@2024-03-10 12:00:30", "fast@2024-03-10 12:00:40",
+                       "fast@2024-03-10 12:00:50", "fast@2024-03-10 12:01:00", "slow@2024-03-10 12:01:00"}));
+}
+
+TEST(scheduler_loop, two_replicas_publish_each_slot_once) {
+    fake_store store;
+    store.providers = {make_provider("acme", "@every 2s")};
+    fake_sink sink_a;
+    fake_sink sink_b;
+    manual_clock clk(at("2024-03-10 12:00:01"));
+    scheduler_loop a(store, sink_a, clk);
+    scheduler_loop b(store, sink_b, clk);
+    for (int i = 0; i < 120; ++i) {
+        // Alternate who looks first (slots come every 4 turns); both see every slot.
+        if (i % 8 < 4) {
+            a.tick();
+            b.tick();
+        } else {
+            b.tick();
+            a.tick();
+        }
+        clk.advance(500ms);
+    }
+    std::set<std::string> distinct;
+    for (const auto& s : sink_a.slots()) distinct.insert(s);
+    for (const auto& s : sink_b.slots()) distinct.insert(s);
+    EXPECT_EQ(sink_a.jobs.size() + sink_b.jobs.size(), distinct.size());
+    EXPECT_EQ(distinct.size(), 31u);  // 12:00:00 .. 12:01:00 every 2 s
+    EXPECT_GT(sink_a.jobs.size(), 0u);
+    EXPECT_GT(sink_b.jobs.size(), 0u);
+}
+
+TEST(scheduler_loop, fires_only_the_current_slot_after_a_stall) {
+    fake_store store;
+    store.providers = {make_provider("acme", "* * * * *")};
+    fake_sink sink;
+    manual_clock clk(at("2024-03-10 12:00:10"));
+    scheduler_loop loop(store, sink, clk);
+    loop.tick();
+    clk.set(at("2024-03-10 12:10:30"));  // e.g. the process was suspended
+    loop.tick();
+    EXPECT_EQ(sink.slots(), (strings{"acme@2024-03-10 12:00:00", "acme@2024-03-10 12:10:00"}));
+    EXPECT_EQ(show(loop.next_slots().at("acme")), "2024-03-10 12:11:00");
+}
+
+TEST(scheduler_loop, retries_a_failed_publish_and_releases_the_claim) {
+    fake_store store;
+    store.providers = {make_provider("acme", "* * * * *")};
+    fake_sink sink;
+    sink.failures_left = 2;
+    manual_clock clk(at("2024-03-10 12:00:10"));
+    scheduler_loop loop(store, sink, clk, loop_options{5s, 500ms, 10s});
+    auto wake = loop.tick();
+    EXPECT_TRUE(sink.jobs.empty());
+    EXPECT_TRUE(store.claimed.empty()) << "a failed publish gives its claim back";
+    EXPECT_EQ(wake, at("2024-03-10 12:00:10") + 500ms);
+    clk.set(wake);
+    wake = loop.tick();
+    EXPECT_EQ(wake, at("2024-03-10 12:00:10") + 500ms + 1s);  // backoff doubled
+    clk.set(wake);
+    loop.tick();
+    EXPECT_EQ(sink.slots(), strings{"acme@2024-03-10 12:00:00"});
+    EXPECT_EQ(store.claimed.size(), 1u);
+}
+
+TEST(scheduler_loop, gives_up_a_failed_slot_once_the_next_one_is_due) {
+    fake_store store;
+    store.providers = {make_provider("acme", "* * * * *")};
+    fake_sink sink;
+    sink.failures_left = 1000;
+    manual_clock clk(at("2024-03-10 12:00:50"));
+    scheduler_loop loop(store, sink, clk);
+    while (clk.now() < at("2024-03-10 12:01:05")) clk.set(loop.tick());
+    sink.failures_left = 0;
+    clk.set(loop.tick());  // the retry may still be backing off
+    loop.tick();
+    EXPECT_EQ(sink.slots(), strings{"acme@2024-03-10 12:01:00"});
+}
+
+TEST(scheduler_loop, keeps_scheduling_while_the_database_is_down) {
+    fake_store store;
+    store.providers = {make_provider("acme", "@every 10s")};
+    fake_sink sink;
+    manual_clock clk(at("2024-03-10 12:00:00"));
+    scheduler_loop loop(store, sink, clk);
+    loop.tick();
+    store.down = true;
+    clk.set(at("2024-03-10 12:00:10"));
+    loop.tick();  // reload and claim fail: the slot is retried
+    store.down = false;
+    clk.set(at("2024-03-10 12:00:11"));
+    loop.tick();
+    EXPECT_EQ(sink.slots(), (strings{"acme@2024-03-10 12:00:00", "acme@2024-03-10 12:00:10"}));
+}
+
+TEST(scheduler_loop, applies_provider_changes_on_reload) {
+    fake_store store;
+    store.providers = {make_provider("acme", "0 * * * *")};
+    fake_sink sink;
+    manual_clock clk(at("2024-03-10 12:30:00"));
+    scheduler_loop loop(store, sink, clk, loop_options{5s, 500ms, 10s});
+    loop.tick();
+    EXPECT_EQ(sink.slots(), strings{"acme@2024-03-10 12:00:00"});
+
+    store.providers.push_back(make_provider("beta", "*/10 * * * *"));
+    store.providers[0].schedule = "*/15 * * * *";
+    clk.advance(5s);
+    loop.tick();
+    EXPECT_EQ(sink.slots(),
+              (strings{"acme@2024-03-10 12:00:00", "acme@2024-03-10 12:30:00", "beta@2024-03-10 12:30:00"}));
+
+    store.providers[0].enabled = false;
+    clk.advance(5s);
+    loop.tick();
+    EXPECT_FALSE(loop.next_slots().contains("acme"));
+    clk.set(at("2024-03-10 12:45:00"));
+    loop.tick();
+    EXPECT_EQ(sink.slots().back(), "beta@2024-03-10 12:40:00");
+    EXPECT_EQ(sink.jobs.size(), 4u);
+}
+
+TEST(scheduler_loop, skips_a_provider_with_an_invalid_schedule) {
+    fake_store store;
+    store.providers = {make_provider("bad", "61 * * * *"), make_provider("good", "* * * * *")};
+    fake_sink sink;
+    manual_clock clk(at("2024-03-10 12:30:00"));
+    scheduler_loop loop(store, sink, clk);
+    loop.tick();
+    EXPECT_EQ(sink.slots(), strings{"good@2024-03-10 12:30:00"});
+    EXPECT_FALSE(loop.next_slots().contains("bad"));
+}
+
+TEST(scheduler_loop, jobs_carry_fresh_ids_and_the_slot) {
+    fake_store store;
+    store.providers = {make_provider("acme", "@every 1s")};
+    fake_sink sink;
+    manual_clock clk(at("2024-03-10 12:30:00"));
+    scheduler_loop loop(store, sink, clk);
+    loop.tick();
+    clk.advance(1s);
+    loop.tick();
+    ASSERT_EQ(sink.jobs.size(), 2u);
+    EXPECT_NE(sink.jobs[0].job_id, sink.jobs[1].job_id);
+    EXPECT_EQ(sink.jobs[1].scheduled_for, std::chrono::floor<std::chrono::seconds>(at("2024-03-10 12:30:01")));
+    EXPECT_EQ(sink.jobs[1].attempt, 1);
+}
+
+TEST(scheduler_loop, run_returns_when_stopped) {
+    fake_store store;
+    store.providers = {make_provider("acme", "@every 1s")};
+    fake_sink sink;
+    std::stop_source stop;
+    class stopping_clock final : public clock {
+    public:
+        stopping_clock(std::stop_source& s, fake_sink& k) : stop_(s), sink_(k) {}
+        time_point now() override { return now_; }
+        void sleep_until(time_point deadline, std::stop_token) override {
+            now_ = std::max(now_, deadline);
+            if (sink_.jobs.size() >= 5) stop_.request_stop();
+        }
+
+    private:
+        std::stop_source& stop_;
+        fake_sink& sink_;
+        time_point now_ = at("2024-03-10 12:30:00");
+    } clk(stop, sink);
+    scheduler_loop loop(store, sink, clk);
+    loop.run(stop.get_token());
+    EXPECT_EQ(sink.jobs.size(), 5u);
+}
+
+}  // namespace
