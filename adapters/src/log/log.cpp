@@ -2,7 +2,7 @@
 
 #include "marquee/error.hpp"
 
-#include <fmt/chrono.h>
+#include <date/date.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -44,8 +44,10 @@ bool enabled(level lvl) noexcept { return static_cast<int>(lvl) >= min_level_.lo
 
 void write(level lvl, std::string_view message) noexcept {
     try {
+        // date::format reads a sys_time as UTC whatever TZ says (fmt 9 would use local time).
         auto now = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
-        auto line = fmt::format("{:%Y-%m-%dT%H:%M:%S}Z {} {}: {}\n", now, level_name(lvl), component_, message);
+        auto line = fmt::format("{}Z {} {}: {}\n", date::format("%Y-%m-%dT%H:%M:%S", now), level_name(lvl),
+                                component_, message);
         // One write(2) per line keeps concurrent records whole; a short write to stderr is not retried.
         [[maybe_unused]] auto written = ::write(STDERR_FILENO, line.data(), line.size());
     } catch (...) {
