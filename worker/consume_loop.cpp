@@ -8,8 +8,8 @@
 #include "marquee/log/log.hpp"
 #include "retry_policy.hpp"
 
-#include <csignal>
 #include <pthread.h>
+#include <csignal>
 
 #include <atomic>
 #include <chrono>

@@ -4,6 +4,7 @@
 #include "job_runner.hpp"
 #include "marquee/config/config.hpp"
 #include "retry_policy.hpp"
+#include "worker_metrics.hpp"
 
 #include <optional>
 
@@ -11,6 +12,6 @@ namespace marquee::worker {
 
 /// Runs until SIGINT/SIGTERM; returns the process exit code (0 after a clean stop).
 int run_consumers(const runner_settings& settings, const config::amqp_settings& amqp, unsigned concurrency,
-                  const retry_policy& retry);
+                  const retry_policy& retry, worker_metrics& metrics);
 
 }  // namespace marquee::worker

@@ -61,7 +61,7 @@ job_outcome job_runner::run(const jobs::fetch_job& job) {
             auto fetched = http::fetch(provider->url, limits);
             auto report = store.ingest(run_id, *provider, fetched.body, settings_.pipeline);
             log_report(provider->name, run_id, report);
-            return {job_status::succeeded, {}};
+            return {job_status::succeeded, {}, report.events_changed};
         } catch (const fetch_error& e) {
             store.fail_run(run_id, e.what());
             return {e.transient() ? job_status::failed_transient : job_status::failed_permanent, e.what()};

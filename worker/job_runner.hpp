@@ -16,14 +16,15 @@ namespace marquee::worker {
 
 enum class job_status {
     succeeded,
-    skipped,             // nothing to do (provider disabled, or a newer run already succeeded)
-    failed_transient,    // worth retrying later: timeouts, 5xx, database trouble
-    failed_permanent,    // retrying the same job cannot help: 4xx, malformed feed, unknown provider
+    skipped,           // nothing to do (provider disabled, or a newer run already succeeded)
+    failed_transient,  // worth retrying later: timeouts, 5xx, database trouble
+    failed_permanent,  // retrying the same job cannot help: 4xx, malformed feed, unknown provider
 };
 
 struct job_outcome {
     job_status status;
     std::string message;
+    std::size_t events_written = 0;  // new or changed events, when succeeded
 };
 
 struct runner_settings {

@@ -5,7 +5,11 @@
 #include "marquee/config/config.hpp"
 #include "marquee/error.hpp"
 #include "marquee/log/log.hpp"
+#include "marquee/metrics/exporter.hpp"
+#include "marquee/metrics/metrics.hpp"
+#include "worker_metrics.hpp"
 
+#include <memory>
 #include <thread>
 
 int main(int argc, char** argv) {
@@ -32,6 +36,9 @@ int main(int argc, char** argv) {
     marquee::config::add(app, "--first-retry-ms", "WORKER_FIRST_RETRY_MS", first_retry_ms,
                          "Delay before the first retry; doubles per retry up to 5 minutes")
         ->check(CLI::Range(1, 3'600'000));
+    std::string metrics_listen;
+    marquee::config::add(app, "--metrics-listen", "METRICS_LISTEN", metrics_listen,
+                         "host:port serving Prometheus metrics at /metrics (off when empty)");
     marquee::config::add(app, "--log-level", "LOG_LEVEL", log_level, "debug, info, warn or error");
 
     app.fallthrough();  // global flags may follow the subcommand
@@ -57,6 +64,15 @@ int main(int argc, char** argv) {
         if (amqp_url.empty()) throw marquee::config_error("AMQP_URL", "is required (amqp://user:pass@host:port/vhost)");
         auto amqp = marquee::config::parse_amqp_url(amqp_url);
         retry.first_delay = std::chrono::milliseconds{first_retry_ms};
-        return marquee::worker::run_consumers(settings, amqp, concurrency, retry);
+        marquee::metrics::registry registry;
+        marquee::worker::worker_metrics metrics(registry);
+        std::unique_ptr<marquee::metrics::exporter> exporter;
+        if (!metrics_listen.empty()) {
+            auto listen = marquee::config::parse_listen_address(metrics_listen, "METRICS_LISTEN");
+            exporter = std::make_unique<marquee::metrics::exporter>(
+                registry, marquee::metrics::exporter_options{.host = listen.host, .port = listen.port});
+            marquee::log::info("serving metrics on http://{}:{}/metrics", listen.host, exporter->port());
+        }
+        return marquee::worker::run_consumers(settings, amqp, concurrency, retry, metrics);
     });
 }

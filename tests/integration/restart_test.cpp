@@ -1,0 +1,216 @@
+// The worker across restarts: of RabbitMQ and of PostgreSQL while it runs (it reconnects by itself
+// and the next job succeeds), and of itself (SIGTERM lets the job in hand finish).
+//
+// These tests stop the shared test services for a moment; each leaves them running and healthy.
+#include "harness/harness.hpp"
+#include "marquee/amqp/publisher.hpp"
+#include "marquee/amqp/topology.hpp"
+#include "marquee/config/config.hpp"
+#include "marquee/jobs/fetch_job.hpp"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <boost/json.hpp>
+
+#include <unistd.h>
+
+namespace mt = marquee::testing;
+namespace amqp = marquee::amqp;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Where scripts/services.sh finds PostgreSQL 15.
+constexpr const char* pg_ctl = "/usr/lib/postgresql/15/bin/pg_ctl";
+
+bool database_answers(const std::string& url) {
+    try {
+        return mt::query_scalar(url, "SELECT 1") == "1";
+    } catch (const std::exception&) {
+        return false;
+    }
+}
+
+// Restarts the services' PostgreSQL the way scripts/services.sh runs it: as the postgres user when
+// we are root, from its root directory, tagged so that `services.sh stop` still finds it.
+mt::command_result restart_postgres() {
+    const auto& values = mt::services().values;
+    const auto& data = values.at("PG_DATA");
+    const auto pg_root = std::filesystem::path(data).parent_path().string();
+    std::vector<std::string> command{"/usr/bin/env",
+                                     "-C",
+                                     pg_root,
+                                     "MARQUEE_SERVICE=postgres@" + values.at("SERVICES_DIR"),
+                                     "LC_ALL=C.UTF-8",
+                                     pg_ctl,
+                                     "restart",
+                                     "-D",
+                                     data,
+                                     "-m",
+                                     "fast",
+                                     "-w",
+                                     "-t",
+                                     "60",
+                                     "-l",
+                                     values.at("PG_LOG")};
+    if (::geteuid() == 0) command.insert(command.begin(), {"/usr/sbin/runuser", "-u", "postgres", "--"});
+    mt::process p(command.front(), {command.begin() + 1, command.end()});
+    return {p.wait_exit(90s).value_or(-1), p.log_text()};
+}
+
+// Stops the RabbitMQ application of the services' node; the destructor starts it again whatever
+// happened in between, so a failing test does not take the broker away from the tests after it.
+class stopped_broker {
+public:
+    stopped_broker() {
+        auto stopped = mt::rabbitmqctl({"-q", "stop_app"}, 90s);
+        EXPECT_EQ(stopped.exit_code, 0) << stopped.output;
+    }
+    ~stopped_broker() { start(); }
+    stopped_broker(const stopped_broker&) = delete;
+    stopped_broker& operator=(const stopped_broker&) = delete;
+
+    bool start() {
+        if (started_) return true;
+        auto result = mt::rabbitmqctl({"-q", "start_app"}, 120s);
+        started_ = result.exit_code == 0;
+        EXPECT_TRUE(started_) << result.output;
+        if (started_) {
+            auto ready = mt::rabbitmqctl({"-q", "await_startup"}, 120s);
+            EXPECT_EQ(ready.exit_code, 0) << ready.output;
+        }
+        return started_;
+    }
+
+private:
+    bool started_ = false;
+};
+
+class restart : public ::testing::Test {
+protected:
+    void SetUp() override {
+        mock_port_ = mt::free_port();
+        mock_ = std::make_unique<mt::process>(
+            "marquee-provider-mock",
+            std::vector<std::string>{"--listen", "127.0.0.1:" + std::to_string(mock_port_), "--dir",
+                                     (mt::source_dir() / "fixtures/provider-samples").string()});
+        ASSERT_TRUE(
+            mt::wait_until([&] { return mt::http_get("127.0.0.1", mock_port_, "/_control/stats").status == 200; }, 30s,
+                           "provider mock up"));
+        mt::execute(db_.url(), fmt::format("INSERT INTO providers (name, url) VALUES ('default', "
+                                           "'http://127.0.0.1:{}/api/events')",
+                                           mock_port_));
+    }
+
+    void TearDown() override {
+        // Whatever the test did, the services are up for the next one.
+        EXPECT_TRUE(
+            mt::wait_until([] { return database_answers(mt::services().database_url); }, 60s, "PostgreSQL answering"));
+        EXPECT_TRUE(mt::wait_until(
+            [] {
+                return mt::rabbitmqctl({"-q", "await_startup"}).exit_code == 0;
+            },
+            60s, "RabbitMQ running"));
+    }
+
+    std::unique_ptr<mt::process> start_worker() {
+        return std::make_unique<mt::process>("marquee-worker", std::vector<std::string>{"--threads", "1"},
+                                             std::map<std::string, std::string>{
+                                                 {"DATABASE_URL", db_.url()},
+                                                 {"AMQP_URL", vhost_.url()},
+                                                 {"WORKER_FIRST_RETRY_MS", "200"},
+                                                 {"WORKER_MAX_ATTEMPTS", "5"},
+                                             });
+    }
+
+    // Publishes a job for a slot later than every earlier one, retrying while the broker comes
+    // back; returns its id.
+    std::string publish() {
+        amqp::publisher publisher({.server = marquee::config::parse_amqp_url(vhost_.url())}, amqp::topology::declare);
+        auto job = marquee::jobs::make_fetch_job(
+            "default", std::chrono::sys_days{std::chrono::year{2024} / 3 / 10} + std::chrono::minutes{++slots_});
+        publisher.publish_with_retry(amqp::topology::exchange, amqp::topology::jobs_routing_key,
+                                     marquee::jobs::to_json(job), 60s,
+                                     {.expiration = std::nullopt, .message_id = job.job_id});
+        return job.job_id;
+    }
+
+    // The status of the job's latest run ("" before it has one).
+    std::string last_status(const std::string& job_id) const {
+        try {
+            return mt::query_scalar(db_.url(), "SELECT status FROM ingestion_runs WHERE job_id = '" + job_id +
+                                                   "' ORDER BY id DESC LIMIT 1")
+                .value_or("");
+        } catch (const std::exception&) {
+            return "";  // PostgreSQL restarting
+        }
+    }
+
+    mt::database db_ = mt::fresh_database();
+    mt::vhost vhost_ = mt::fresh_vhost();
+    std::uint16_t mock_port_ = 0;
+    std::unique_ptr<mt::process> mock_;
+    int slots_ = 0;
+};
+
+TEST_F(restart, worker_reconnects_after_rabbitmq_restarts) {
+    auto worker = start_worker();
+    auto before = publish();
+    ASSERT_TRUE(mt::wait_until([&] { return last_status(before) == "succeeded"; }, 60s, "a job before the restart"));
+    {
+        stopped_broker broker;
+        ASSERT_TRUE(mt::wait_until([&] { return worker->log_text().find("lost the consumer") != std::string::npos; },
+                                   60s, "the worker noticing the broker went away"));
+        ASSERT_TRUE(broker.start());
+    }
+    auto after = publish();
+    ASSERT_TRUE(mt::wait_until([&] { return last_status(after) == "succeeded"; }, 60s, "a job after the restart"));
+    EXPECT_TRUE(worker->running()) << "the same worker, never restarted";
+}
+
+TEST_F(restart, worker_reconnects_after_postgresql_restarts) {
+    auto worker = start_worker();
+    auto before = publish();
+    ASSERT_TRUE(mt::wait_until([&] { return last_status(before) == "succeeded"; }, 60s, "a job before the restart"));
+
+    auto restarted = restart_postgres();
+    ASSERT_EQ(restarted.exit_code, 0) << restarted.output;
+    ASSERT_TRUE(mt::wait_until([&] { return database_answers(db_.url()); }, 60s, "PostgreSQL back"));
+
+    // The worker's session died with the server; the job may fail once on it and is then retried
+    // on a new connection.
+    auto after = publish();
+    ASSERT_TRUE(mt::wait_until([&] { return last_status(after) == "succeeded"; }, 60s, "a job after the restart"));
+    EXPECT_TRUE(worker->running()) << "the same worker, never restarted";
+}
+
+TEST_F(restart, sigterm_lets_the_job_in_hand_finish) {
+    // A slow provider: the response comes well within the fetch deadline, but late enough for the
+    // signal to arrive while the worker waits for it.
+    mt::execute(db_.url(), "UPDATE providers SET fetch_timeout_ms = 60000 WHERE name = 'default'");
+    ASSERT_EQ(mt::http_get("127.0.0.1", mock_port_, "/_control/fault?kind=delay&value=3000&count=1").status, 200u);
+    auto worker = start_worker();
+    auto job = publish();
+    auto faulted = [&] {
+        auto stats = mt::http_get("127.0.0.1", mock_port_, "/_control/stats");
+        return stats.status == 200 && boost::json::parse(stats.body).at("faulted").to_number<int>() == 1;
+    };
+    ASSERT_TRUE(mt::wait_until(faulted, 30s, "the worker waiting for the slow feed"));
+    ASSERT_EQ(last_status(job), "running");
+
+    worker->terminate();
+    EXPECT_EQ(worker->wait_exit(30s), 0) << worker->log_text();
+    EXPECT_EQ(last_status(job), "succeeded");
+    auto log = worker->log_text();
+    auto signalled = log.find("signal 15 received");
+    auto finished = log.find("succeeded: ");
+    ASSERT_NE(signalled, std::string::npos) << log;
+    ASSERT_NE(finished, std::string::npos) << log;
+    EXPECT_LT(signalled, finished) << "the signal arrived while the job was in hand";
+
+    // Acknowledged before exiting: a new worker finds nothing to redo.
+    auto listed = mt::rabbitmqctl({"-q", "list_queues", "-p", vhost_.name(), "name", "messages"});
+    EXPECT_NE(listed.output.find(std::string(amqp::topology::jobs_queue) + "\t0"), std::string::npos) << listed.output;
+}
+
+}  // namespace
