@@ -22,7 +22,8 @@ std::string read_file(const std::filesystem::path& file) {
 
 }  // namespace
 
-job_runner::job_runner(runner_settings settings) : settings_(std::move(settings)) {}
+job_runner::job_runner(runner_settings settings)
+    : settings_(std::move(settings)), providers_(settings_.database_url, {.application_name = "marquee-worker"}) {}
 
 pqxx::connection& job_runner::connection() {
     if (!connection_ || !connection_->is_open())
@@ -44,7 +45,7 @@ job_outcome job_runner::run(const jobs::fetch_job& job) {
     std::int64_t run_id = 0;
     try {
         pg::ingestion_store store(connection());
-        auto provider = store.find_provider(job.provider);
+        auto provider = providers_.get(job.provider);
         if (!provider) return {job_status::failed_permanent, fmt::format("unknown provider '{}'", job.provider)};
         if (!provider->enabled) return {job_status::skipped, fmt::format("provider '{}' is disabled", job.provider)};
 
@@ -87,10 +88,20 @@ job_outcome job_runner::run(const jobs::fetch_job& job) {
 pg::ingestion_report job_runner::ingest_file(const std::filesystem::path& file, const std::string& provider_name,
                                              const std::string& time_zone_if_new) {
     auto document = read_file(file);
+    auto provider = providers_.get(provider_name);
+    if (!provider) {
+        // Recorded disabled, with a placeholder URL, so that no scheduler ever fetches it.
+        provider = domain::provider{};
+        provider->name = provider_name;
+        provider->url = "http://unconfigured.invalid/";
+        provider->time_zone = time_zone_if_new;
+        provider->enabled = false;
+        if (auto problem = domain::validate(*provider))
+            throw config_error(problem->field == "name" ? "--provider" : "PROVIDER_TIMEZONE", problem->message);
+        providers_.insert(*provider);
+        provider = providers_.get(provider_name);
+    }
     pg::ingestion_store store(connection());
-    store.register_file_provider(provider_name, time_zone_if_new);
-    auto provider = store.find_provider(provider_name);
-    if (!provider) throw error(fmt::format("provider '{}' could not be registered", provider_name));
     pg::provider_lock lock(connection(), provider->name);
     auto run_id = store.start_run(provider->name, "file:" + file.filename().string(), "");
     try {

@@ -5,6 +5,7 @@
 #include "marquee/ingest/pipeline.hpp"
 #include "marquee/jobs/fetch_job.hpp"
 #include "marquee/pg/ingestion_store.hpp"
+#include "marquee/pg/provider_store.hpp"
 
 #include <pqxx/connection>
 
@@ -50,6 +51,7 @@ private:
     void log_report(const std::string& provider, std::int64_t run_id, const pg::ingestion_report& report) const;
 
     runner_settings settings_;
+    pg::provider_store providers_;
     std::unique_ptr<pqxx::connection> connection_;
 };
 

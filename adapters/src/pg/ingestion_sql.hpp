@@ -131,11 +131,4 @@ UPDATE data_version SET version = version + 1, changed_at = now() RETURNING vers
 // $1 the new version. Delivered to listeners when the transaction commits.
 inline constexpr const char* notify_data_version = "SELECT pg_notify('marquee_data_version', $1)";
 
-// $1 provider name, $2 time zone. For `marquee-worker ingest FILE` with a provider never
-// registered: recorded disabled, so no scheduler fetches its placeholder URL.
-inline constexpr const char* register_file_provider = R"sql(
-INSERT INTO providers (name, url, time_zone, enabled)
-VALUES ($1, 'http://unconfigured.invalid/', $2, false)
-ON CONFLICT (name) DO NOTHING)sql";
-
 }  // namespace marquee::pg::ingestion_sql

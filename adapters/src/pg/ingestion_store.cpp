@@ -127,27 +127,4 @@ ingestion_report ingestion_store::ingest(std::int64_t run_id, const domain::prov
     });
 }
 
-std::optional<domain::provider> ingestion_store::find_provider(const std::string& name) {
-    return translate_errors([&]() -> std::optional<domain::provider> {
-        pqxx::read_transaction tx(connection_);
-        auto rows = tx.exec_params(
-            "SELECT name, url, schedule, time_zone, enabled, fetch_timeout_ms, max_feed_bytes FROM providers "
-            "WHERE name = $1",
-            name);
-        if (rows.empty()) return std::nullopt;
-        const auto& r = rows[0];
-        return domain::provider{r[0].as<std::string>(), r[1].as<std::string>(),     r[2].as<std::string>(),
-                                r[3].as<std::string>(), r[4].as<bool>(),            r[5].as<std::int64_t>(),
-                                r[6].as<std::int64_t>()};
-    });
-}
-
-void ingestion_store::register_file_provider(const std::string& name, const std::string& time_zone) {
-    translate_errors([&] {
-        pqxx::work tx(connection_);
-        tx.exec_params(ingestion_sql::register_file_provider, name, time_zone);
-        tx.commit();
-    });
-}
-
 }  // namespace marquee::pg

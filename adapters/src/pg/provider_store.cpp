@@ -25,11 +25,9 @@ constexpr const char* upsert_provider_sql = R"(
 INSERT INTO providers (name, url, schedule, time_zone, enabled, fetch_timeout_ms, max_feed_bytes)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (name) DO UPDATE
-SET url = EXCLUDED.url, schedule = EXCLUDED.schedule, time_zone = EXCLUDED.time_zone,
-    fetch_timeout_ms = EXCLUDED.fetch_timeout_ms, max_feed_bytes = EXCLUDED.max_feed_bytes, updated_at = now()
-WHERE (providers.url, providers.schedule, providers.time_zone, providers.fetch_timeout_ms, providers.max_feed_bytes)
-      IS DISTINCT FROM
-      (EXCLUDED.url, EXCLUDED.schedule, EXCLUDED.time_zone, EXCLUDED.fetch_timeout_ms, EXCLUDED.max_feed_bytes))";
+SET url = EXCLUDED.url, schedule = EXCLUDED.schedule, time_zone = EXCLUDED.time_zone, updated_at = now()
+WHERE (providers.url, providers.schedule, providers.time_zone)
+      IS DISTINCT FROM (EXCLUDED.url, EXCLUDED.schedule, EXCLUDED.time_zone))";
 
 constexpr const char* get_provider_sql = R"(
 SELECT name, url, schedule, time_zone, enabled, fetch_timeout_ms, max_feed_bytes FROM providers WHERE name = $1)";

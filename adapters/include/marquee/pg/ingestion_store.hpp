@@ -55,13 +55,6 @@ public:
     ingestion_report ingest(std::int64_t run_id, const domain::provider& provider, std::span<char> document,
                             const ingest::pipeline_options& options);
 
-    /// The provider as stored, or nullopt.
-    std::optional<domain::provider> find_provider(const std::string& name);
-
-    /// Registers `name` as a disabled provider with a placeholder URL when it does not exist (for
-    /// ingesting files by hand).
-    void register_file_provider(const std::string& name, const std::string& time_zone);
-
 private:
     pqxx::connection& connection_;
 };

@@ -30,8 +30,9 @@ public:
     bool insert(const domain::provider& p);
     /// Replaces every field of the provider named p.name; false when there is none.
     bool update(const domain::provider& p);
-    /// Adds `p`, or updates url, schedule, time zone and limits of an existing provider while
-    /// keeping its enabled flag (so a provider disabled by hand stays disabled).
+    /// Adds `p`, or updates the url, schedule and time zone of an existing provider (what the
+    /// PROVIDER_* settings say) while keeping its enabled flag and fetch limits, which operators
+    /// manage with `provider update|enable|disable`.
     void upsert(const domain::provider& p);
     std::optional<domain::provider> get(std::string_view name);
     /// Ordered by name.
