@@ -166,6 +166,23 @@ private:
             fail(fmt::format("end tag </{}> does not match <{}>", name, expected));
     }
 
+    // Inside the root: skips a comment, CDATA section or processing instruction at pos_ and says
+    // whether it did. A DOCTYPE or other declaration has no place there.
+    bool skip_markup() {
+        if (at("<!--")) {
+            skip_past("-->", "comment");
+        } else if (at("<![CDATA[")) {
+            skip_past("]]>", "CDATA section");
+        } else if (at("<?")) {
+            skip_past("?>", "processing instruction");
+        } else if (at("<!")) {
+            fail("markup declaration inside the document");
+        } else {
+            return false;
+        }
+        return true;
+    }
+
     // Skips the rest of an element whose start tag has been read, counting nesting only: the
     // inside is checked by pugixml later (or ignored, for elements we do not read).
     void skip_element_body() {
@@ -177,14 +194,8 @@ private:
                 fail("document ends inside an element (truncated?)");
             }
             pos_ = next;
-            if (at("<!--")) {
-                skip_past("-->", "comment");
-            } else if (at("<![CDATA[")) {
-                skip_past("]]>", "CDATA section");
-            } else if (at("<?")) {
-                skip_past("?>", "processing instruction");
-            } else if (at("<!")) {
-                fail("markup declaration inside the document");
+            if (skip_markup()) {
+                continue;
             } else if (at("</")) {
                 read_end_tag({});
                 --depth;
@@ -207,14 +218,8 @@ private:
                 fail(fmt::format("document ends inside <{}> (truncated?)", parent));
             }
             pos_ = next;
-            if (at("<!--")) {
-                skip_past("-->", "comment");
-            } else if (at("<![CDATA[")) {
-                skip_past("]]>", "CDATA section");
-            } else if (at("<?")) {
-                skip_past("?>", "processing instruction");
-            } else if (at("<!")) {
-                fail("markup declaration inside the document");
+            if (skip_markup()) {
+                continue;
             } else if (at("</")) {
                 auto end_tag = pos_;
                 read_end_tag(parent);

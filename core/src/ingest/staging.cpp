@@ -131,12 +131,21 @@ void batch_stager::add(const feed::event_outcome& outcome, std::uint64_t seq) {
     else add_rejection(std::get<feed::rejection>(outcome), seq);
 }
 
-void batch_stager::append_short_row(std::uint64_t seq, const ids::uuid& id, char kind) {
-    auto& out = out_.event_rows;
+namespace {
+
+// "seq\tid\t": how every staged row of an occurrence starts.
+void append_occurrence_key(std::string& out, std::uint64_t seq, const ids::uuid& id) {
     append_uint(out, seq);
     tab(out);
     id.append_to(out);
     tab(out);
+}
+
+}  // namespace
+
+void batch_stager::append_short_row(std::uint64_t seq, const ids::uuid& id, char kind) {
+    auto& out = out_.event_rows;
+    append_occurrence_key(out, seq, id);
     out.push_back(kind);
     for (int column = 0; column < 16; ++column) {
         tab(out);
@@ -170,10 +179,7 @@ void batch_stager::add_event(const feed::event_record& e, std::uint64_t seq) {
     }
     ++out_.events_changed;
     auto& out = out_.event_rows;
-    append_uint(out, seq);
-    tab(out);
-    id.append_to(out);
-    tab(out);
+    append_occurrence_key(out, seq, id);
     out.push_back(kind);
     tab(out);
     append_copy_text(out, e.base_event_id);
@@ -219,10 +225,7 @@ void batch_stager::add_event(const feed::event_record& e, std::uint64_t seq) {
         out_.occurrences.push_back({seq, id, false, begin, out_.new_zone_rows.size()});
     } else {
         prefix_.clear();
-        append_uint(prefix_, seq);
-        tab(prefix_);
-        id.append_to(prefix_);
-        tab(prefix_);
+        append_occurrence_key(prefix_, seq, id);
         append_zone_rows(out_.zone_rows, e);
     }
 }
