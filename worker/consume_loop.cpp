@@ -73,8 +73,24 @@ private:
                 metrics_.failed.inc();
                 if (!schedule_retry(job, outcome.message)) return consumer_.reject(d, true);
                 break;
+            case job_status::deferred:
+                if (!defer(job, outcome.message)) return consumer_.reject(d, true);
+                break;
         }
         consumer_.ack(d);
+    }
+
+    // Parks the job in the retry queue for the first retry delay without spending an attempt.
+    bool defer(const jobs::fetch_job& job, const std::string& reason) {
+        try {
+            log::info("job {} deferred for {} ms: {}", job.job_id, retry_.first_delay.count(), reason);
+            publisher_.publish(amqp::topology::exchange, amqp::topology::retry_routing_key, jobs::to_json(job),
+                               {.expiration = retry_.first_delay, .message_id = job.job_id});
+            return true;
+        } catch (const queue_error& e) {
+            log::error("could not defer job {}: {}; returning it to the queue", job.job_id, e.what());
+            return false;
+        }
     }
 
     // Hands the job to the retry queue, whose TTL expiry sends it back to the jobs queue; past the

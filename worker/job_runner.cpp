@@ -49,7 +49,11 @@ job_outcome job_runner::run(const jobs::fetch_job& job) {
         if (!provider) return {job_status::failed_permanent, fmt::format("unknown provider '{}'", job.provider)};
         if (!provider->enabled) return {job_status::skipped, fmt::format("provider '{}' is disabled", job.provider)};
 
-        pg::provider_lock lock(connection(), provider->name);
+        // A consumer never waits for another ingestion of the same provider: waiting would tie up
+        // a consumer that other providers' jobs need.
+        auto lock = pg::provider_lock::try_acquire(connection(), provider->name);
+        if (!lock)
+            return {job_status::deferred, fmt::format("another ingestion of '{}' is running", provider->name)};
         auto slot = jobs::format_rfc3339_utc(job.scheduled_for);
         // Coalescing: a backlog of jobs (a worker outage, retries) collapses into the newest.
         if (store.has_newer_success(provider->name, slot))

@@ -18,6 +18,7 @@ namespace marquee::worker {
 enum class job_status {
     succeeded,
     skipped,           // nothing to do (provider disabled, or a newer run already succeeded)
+    deferred,          // another ingestion of the provider is running: try again shortly
     failed_transient,  // worth retrying later: timeouts, 5xx, database trouble
     failed_permanent,  // retrying the same job cannot help: 4xx, malformed feed, unknown provider
 };

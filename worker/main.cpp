@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
     std::string amqp_url;
     std::string log_level = "info";
     unsigned threads = std::max(1u, std::thread::hardware_concurrency());
-    unsigned concurrency = 1;
+    unsigned concurrency = 4;  // fetches wait on the network: a slow provider must not hold up the rest
     std::size_t batch_kib = 4096;
     marquee::config::add(app, "--database-url", "DATABASE_URL", database_url, "PostgreSQL URI")->required();
     marquee::config::add(app, "--amqp-url", "AMQP_URL", amqp_url, "RabbitMQ URL amqp://user:pass@host:port/vhost");

@@ -7,6 +7,7 @@ namespace marquee::pg::ingestion_sql {
 // Two-key advisory lock (class, hashtext(provider)): at most one ingestion per provider at a time.
 inline constexpr int provider_lock_class = 0x6d71;  // "mq"
 inline constexpr const char* lock_provider = "SELECT pg_advisory_lock($1, hashtext($2))";
+inline constexpr const char* try_lock_provider = "SELECT pg_try_advisory_lock($1, hashtext($2))";
 inline constexpr const char* unlock_provider = "SELECT pg_advisory_unlock($1, hashtext($2))";
 
 // $1 provider. Run only while holding the provider's lock: any run still 'running' then has lost

@@ -42,6 +42,16 @@ provider_lock::provider_lock(pqxx::connection& connection, std::string provider)
     });
 }
 
+std::unique_ptr<provider_lock> provider_lock::try_acquire(pqxx::connection& connection, std::string provider) {
+    bool taken = translate_errors([&] {
+        pqxx::nontransaction tx(connection);
+        return tx.exec_params1(ingestion_sql::try_lock_provider, ingestion_sql::provider_lock_class, provider)[0]
+            .as<bool>();
+    });
+    if (!taken) return nullptr;
+    return std::unique_ptr<provider_lock>(new provider_lock(connection, std::move(provider), already_held{}));
+}
+
 provider_lock::~provider_lock() {
     try {
         pqxx::nontransaction tx(connection_);

@@ -7,6 +7,7 @@
 #include <pqxx/connection>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -25,12 +26,19 @@ struct ingestion_report {
 /// Holds the provider's ingestion lock (a session advisory lock) for its lifetime.
 class provider_lock {
 public:
+    /// Waits until the lock is free.
     provider_lock(pqxx::connection& connection, std::string provider);
+    /// Takes the lock only if it is free: nullptr while another ingestion of the provider runs.
+    static std::unique_ptr<provider_lock> try_acquire(pqxx::connection& connection, std::string provider);
     ~provider_lock();
     provider_lock(const provider_lock&) = delete;
     provider_lock& operator=(const provider_lock&) = delete;
 
 private:
+    struct already_held {};
+    provider_lock(pqxx::connection& connection, std::string provider, already_held)
+        : connection_(connection), provider_(std::move(provider)) {}
+
     pqxx::connection& connection_;
     std::string provider_;
 };
