@@ -12,6 +12,10 @@
 namespace marquee::api {
 namespace {
 
+std::shared_ptr<const response_body> text_body(std::string text) {
+    return std::make_shared<const response_body>(std::move(text));
+}
+
 constexpr std::string_view json_type = "application/json";
 constexpr std::string_view yaml_type = "application/yaml";
 constexpr std::string_view prometheus_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -20,12 +24,12 @@ constexpr std::string_view allowed_methods = "GET, HEAD";
 constexpr std::size_t error_kind_count = 9;
 
 // Error bodies with their default message are the same bytes every time: render them once.
-const std::shared_ptr<const std::string>& default_error_body(error_kind kind) {
+const std::shared_ptr<const response_body>& default_error_body(error_kind kind) {
     static const auto bodies = [] {
-        std::array<std::shared_ptr<const std::string>, error_kind_count> all;
+        std::array<std::shared_ptr<const response_body>, error_kind_count> all;
         for (std::size_t i = 0; i < all.size(); ++i) {
             auto m = map_error(static_cast<error_kind>(i));
-            all[i] = std::make_shared<const std::string>(search::render_error(m.code, m.message));
+            all[i] = text_body(search::render_error(m.code, m.message));
         }
         return all;
     }();
@@ -39,13 +43,12 @@ response make_error(error_kind kind, route which, std::string_view message = {})
     r.which = which;
     r.content_type = json_type;
     r.cache_control = no_store;
-    r.body = message.empty() ? default_error_body(kind)
-                             : std::make_shared<const std::string>(search::render_error(m.code, message));
+    r.body = message.empty() ? default_error_body(kind) : text_body(search::render_error(m.code, message));
     if (kind == error_kind::method_not_allowed) r.allow = allowed_methods;
     return r;
 }
 
-response make_ok(route which, std::string_view content_type, std::shared_ptr<const std::string> body) {
+response make_ok(route which, std::string_view content_type, std::shared_ptr<const response_body> body) {
     response r;
     r.which = which;
     r.content_type = content_type;
@@ -109,6 +112,21 @@ void set_etag(response& r, const query_key& key) {
     r.etag_length = static_cast<std::size_t>(out - r.etag_storage.data());
 }
 
+// The answer to `q` as ranges of the snapshot's own bytes, sent without a copy; rendered into one
+// string when the matches fall into too many runs for one gather write.
+std::shared_ptr<const response_body> search_body(const std::shared_ptr<const search::snapshot>& s,
+                                                 const search::query& q) {
+    std::array<std::string_view, max_gathered_ranges> ranges;
+    auto n = s->match_ranges(q, ranges);
+    if (!n) return text_body(search::render_search(*s, q));
+    std::vector<std::string_view> pieces;
+    pieces.reserve(*n + 2);
+    pieces.push_back(search::search_head);
+    pieces.insert(pieces.end(), ranges.begin(), ranges.begin() + static_cast<std::ptrdiff_t>(*n));
+    pieces.push_back(search::search_tail);
+    return std::make_shared<const response_body>(s, std::move(pieces));
+}
+
 response search(std::string_view query_string, const request& req, const service_state& state) {
     auto parsed = search::parse_query(query_string);
     if (auto* bad = std::get_if<search::query_error>(&parsed)) {
@@ -131,7 +149,7 @@ response search(std::string_view query_string, const request& req, const service
     }
     if (state.cache) r.body = state.cache->find(key);
     if (!r.body) {
-        r.body = std::make_shared<const std::string>(search::render_search(*state.snapshot, q));
+        r.body = search_body(state.snapshot, q);
         if (state.cache) state.cache->insert(key, r.body);
     }
     return r;
@@ -143,7 +161,7 @@ response ready(const service_state& state) {
                             state.database_reachable ? "ready" : "degraded",
                             state.database_reachable ? "reachable" : "unreachable", state.snapshot->data_version(),
                             state.snapshot->size());
-    return make_ok(route::readyz, json_type, std::make_shared<const std::string>(search::render_data(data)));
+    return make_ok(route::readyz, json_type, text_body(search::render_data(data)));
 }
 
 response dispatch(const request& req, const service_state& state) {
@@ -158,20 +176,22 @@ response dispatch(const request& req, const service_state& state) {
         case route::search:
             return search(query_string, req, state);
         case route::healthz: {
-            static const auto body = std::make_shared<const std::string>(search::render_data(R"({"status":"alive"})"));
+            static const auto body = text_body(search::render_data(R"({"status":"alive"})"));
             return make_ok(which, json_type, body);
         }
         case route::readyz:
             return ready(state);
         case route::openapi: {
             if (!state.openapi_yaml) return make_error(error_kind::not_found, which);
-            auto r = make_ok(which, yaml_type, state.openapi_yaml);
+            auto r = make_ok(which, yaml_type,
+                             std::make_shared<const response_body>(state.openapi_yaml,
+                                                                   std::vector<std::string_view>{*state.openapi_yaml}));
             r.cache_control = state.search_cache_control;
             return r;
         }
         case route::metrics:
             return make_ok(which, prometheus_type,
-                           std::make_shared<const std::string>(state.render_metrics ? state.render_metrics() : ""));
+                           text_body(state.render_metrics ? state.render_metrics() : std::string()));
         case route::other:
             break;
     }
@@ -179,6 +199,26 @@ response dispatch(const request& req, const service_state& state) {
 }
 
 }  // namespace
+
+response_body::response_body(std::string text) : text_(std::move(text)), text_view_(text_), size_(text_.size()) {}
+
+response_body::response_body(std::shared_ptr<const void> owner, std::vector<std::string_view> pieces)
+    : owner_(std::move(owner)), gathered_(std::move(pieces)) {
+    for (auto piece : gathered_) size_ += piece.size();
+    // pieces() tells the two kinds apart by an empty list; an empty body is then one empty text.
+    if (gathered_.empty()) text_view_ = text_;
+}
+
+std::size_t response_body::held_bytes() const noexcept {
+    return sizeof(response_body) + text_.size() + gathered_.capacity() * sizeof(std::string_view);
+}
+
+std::string response_body::materialise() const {
+    std::string out;
+    out.reserve(size_);
+    for (auto piece : pieces()) out.append(piece);
+    return out;
+}
 
 error_mapping map_error(error_kind kind) noexcept {
     switch (kind) {

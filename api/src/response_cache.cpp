@@ -50,7 +50,7 @@ void response_cache::forget_older(shard& s, std::int64_t newest) {
     s.newest_version = newest;
 }
 
-std::shared_ptr<const std::string> response_cache::find(const query_key& key) {
+std::shared_ptr<const response_body> response_cache::find(const query_key& key) {
     auto& s = shard_of(key);
     std::lock_guard lock(s.mutex);
     forget_older(s, newest_version_.load(std::memory_order_relaxed));
@@ -64,8 +64,8 @@ std::shared_ptr<const std::string> response_cache::find(const query_key& key) {
     return it->second->second;
 }
 
-void response_cache::insert(const query_key& key, std::shared_ptr<const std::string> body) {
-    if (!body || body->size() > max_bytes_per_shard_) return;
+void response_cache::insert(const query_key& key, std::shared_ptr<const response_body> body) {
+    if (!body || body->held_bytes() > max_bytes_per_shard_) return;
     auto newest = newest_version_.load(std::memory_order_relaxed);
     while (key.data_version > newest &&
            !newest_version_.compare_exchange_weak(newest, key.data_version, std::memory_order_relaxed)) {
@@ -77,10 +77,10 @@ void response_cache::insert(const query_key& key, std::shared_ptr<const std::str
     if (s.newest_version != key.data_version || s.index.contains(key)) return;
     s.lru.emplace_front(key, std::move(body));
     s.index.emplace(key, s.lru.begin());
-    s.bytes += s.lru.front().second->size();
+    s.bytes += s.lru.front().second->held_bytes();
     while (s.lru.size() > max_entries_per_shard_ || s.bytes > max_bytes_per_shard_) {
         auto& victim = s.lru.back();
-        s.bytes -= victim.second->size();
+        s.bytes -= victim.second->held_bytes();
         s.index.erase(victim.first);
         s.lru.pop_back();
     }

@@ -30,6 +30,7 @@
 #include <condition_variable>
 #include <ctime>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <unordered_set>
 #include <vector>
@@ -295,13 +296,13 @@ struct server::impl {
     // Writes `buffers` at once when the socket takes them (the usual case), so the session does
     // not suspend and resume through the scheduler for every response; otherwise waits.
     asio::awaitable<beast::error_code> write_all(tcp::socket& socket, session_slot& slot,
-                                                 const std::array<asio::const_buffer, 2>& buffers) {
+                                                 std::span<const asio::const_buffer> buffers) {
         beast::error_code ec;
         auto total = asio::buffer_size(buffers);
         auto written = socket.write_some(buffers, ec);
         if (!ec && written == total) co_return ec;
         if (ec && ec != asio::error::would_block && ec != asio::error::try_again) co_return ec;
-        beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(buffers);
+        beast::buffers_suffix<std::span<const asio::const_buffer>> rest(buffers);
         rest.consume(ec ? 0 : written);
         slot.deadline = steady::now() + options.write_timeout;
         auto [write_ec, n] = co_await asio::async_write(socket, rest, nothrow_awaitable);
@@ -333,8 +334,11 @@ struct server::impl {
         std::string target;
         std::string if_none_match;
         std::string head;
+        // The head and the body's pieces, gathered into one sendmsg.
+        std::vector<asio::const_buffer> buffers;
         target.reserve(256);
         head.reserve(512);
+        buffers.reserve(max_gathered_ranges + 3);
         bool answered_close = false;
 
         while (!stopping.load(std::memory_order_relaxed)) {
@@ -377,8 +381,12 @@ struct server::impl {
 
             std::size_t body_size = r.body ? r.body->size() : 0;
             write_head(head, w, r, body_size, close, parser.version);
-            std::array<asio::const_buffer, 2> buffers{
-                asio::buffer(head), head_only || !r.body ? asio::const_buffer{} : asio::buffer(*r.body)};
+            buffers.clear();
+            buffers.push_back(asio::buffer(head));
+            // `r` keeps the body, and through it the snapshot its pieces point into, until written.
+            if (!head_only && r.body)
+                for (auto piece : r.body->pieces())
+                    if (!piece.empty()) buffers.push_back(asio::buffer(piece.data(), piece.size()));
             auto write_ec = co_await write_all(socket, slot, buffers);
 
             auto ri = static_cast<std::size_t>(r.which);

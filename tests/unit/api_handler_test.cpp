@@ -49,7 +49,7 @@ response get(const service_state& s, std::string_view target, std::string_view i
 }
 
 std::string body_of(const response& r) {
-    return r.body ? *r.body : std::string();
+    return r.body ? r.body->materialise() : std::string();
 }
 
 const std::string concert_json =
@@ -166,7 +166,7 @@ TEST(api_handler, cache_serves_the_same_bytes) {
     s.snapshot = sample_snapshot(43);
     auto c = get(s, "/search?starts_at=2021-06-30T19:00:00Z");
     EXPECT_NE(a.body, c.body);
-    EXPECT_EQ(*a.body, *c.body);
+    EXPECT_EQ(a.body->materialise(), c.body->materialise());
 }
 
 TEST(response_cache, evicts_least_recently_used_beyond_its_entry_cap) {
@@ -176,7 +176,7 @@ TEST(response_cache, evicts_least_recently_used_beyond_its_entry_cap) {
     for (int i = 0; i < 64; ++i) {
         q.starts_at = marquee::time::instant{std::chrono::microseconds{i}};
         auto key = marquee::api::query_key::of(1, q);
-        cache.insert(key, std::make_shared<const std::string>("x"));
+        cache.insert(key, std::make_shared<const marquee::api::response_body>("x"));
         keys.push_back(key);
     }
     int kept = 0;
@@ -188,17 +188,18 @@ TEST(response_cache, evicts_least_recently_used_beyond_its_entry_cap) {
 TEST(response_cache, drops_older_data_versions) {
     marquee::api::response_cache cache(16, 1 << 20);
     marquee::search::query q;
-    cache.insert(marquee::api::query_key::of(1, q), std::make_shared<const std::string>("v1"));
-    cache.insert(marquee::api::query_key::of(2, q), std::make_shared<const std::string>("v2"));
+    cache.insert(marquee::api::query_key::of(1, q), std::make_shared<const marquee::api::response_body>("v1"));
+    cache.insert(marquee::api::query_key::of(2, q), std::make_shared<const marquee::api::response_body>("v2"));
     EXPECT_FALSE(cache.find(marquee::api::query_key::of(1, q)));
-    cache.insert(marquee::api::query_key::of(1, q), std::make_shared<const std::string>("v1"));
+    cache.insert(marquee::api::query_key::of(1, q), std::make_shared<const marquee::api::response_body>("v1"));
     EXPECT_FALSE(cache.find(marquee::api::query_key::of(1, q)));
 }
 
 TEST(response_cache, does_not_keep_a_body_over_its_byte_budget) {
     marquee::api::response_cache cache(16, 400);
     marquee::search::query q;
-    cache.insert(marquee::api::query_key::of(1, q), std::make_shared<const std::string>(200, 'x'));
+    cache.insert(marquee::api::query_key::of(1, q),
+                 std::make_shared<const marquee::api::response_body>(std::string(200, 'x')));
     EXPECT_FALSE(cache.find(marquee::api::query_key::of(1, q)));
 }
 

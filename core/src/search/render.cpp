@@ -35,13 +35,11 @@ void append_event(std::string& out, const event& e) {
 }
 
 std::string render_search(const snapshot& s, const query& q) {
-    static constexpr std::string_view head = "{\"data\":{\"events\":[";
-    static constexpr std::string_view tail = "]},\"error\":null}";
     std::string out;
-    out.reserve(head.size() + s.matches_bytes(q) + tail.size());
-    out.append(head);
+    out.reserve(search_head.size() + s.matches_bytes(q) + search_tail.size());
+    out.append(search_head);
     s.append_matches(out, q);
-    out.append(tail);
+    out.append(search_tail);
     return out;
 }
 

@@ -28,6 +28,23 @@ std::size_t snapshot::matches_bytes(const query& q) const noexcept {
     return bytes;
 }
 
+std::optional<std::size_t> snapshot::match_ranges(const query& q, std::span<std::string_view> out) const noexcept {
+    std::size_t n = 0;
+    bool too_many = false;
+    for_each_run(q, [&](std::size_t begin, std::size_t end) {
+        if (too_many) return;
+        if (n == out.size()) {
+            too_many = true;
+            return;
+        }
+        // A run with another after it does not end with the last event, so its ',' follows it.
+        if (n != 0) out[n - 1] = std::string_view(out[n - 1].data(), out[n - 1].size() + 1);
+        out[n++] = std::string_view(rendered_.data() + begin, end - begin);
+    });
+    if (too_many) return std::nullopt;
+    return n;
+}
+
 void snapshot::append_matches(std::string& out, const query& q) const {
     // Sized first so a large answer is copied once, not again on each growth of `out`.
     out.reserve(out.size() + matches_bytes(q));

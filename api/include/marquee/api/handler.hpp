@@ -8,8 +8,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace marquee::api {
 
@@ -52,12 +54,48 @@ struct request {
     std::string_view if_none_match;  ///< empty when absent
 };
 
+/// The bytes of a response body: one owned string, or views into memory that `owner` keeps alive
+/// (a search answer: the envelope's constant head, ranges of the snapshot's pre-rendered JSON, the
+/// tail), which the server sends with one gather write instead of copying them together first.
+/// Immutable and shared, so the response cache can hand the same body to many requests.
+class response_body {
+public:
+    explicit response_body(std::string text);
+    /// `pieces` must stay valid while `owner` lives. Throws std::bad_alloc only.
+    response_body(std::shared_ptr<const void> owner, std::vector<std::string_view> pieces);
+    // Not copyable or movable: pieces() may point into the body itself.
+    response_body(const response_body&) = delete;
+    response_body& operator=(const response_body&) = delete;
+
+    std::size_t size() const noexcept { return size_; }
+    /// The body, in order; the views live as long as this body.
+    std::span<const std::string_view> pieces() const noexcept {
+        return gathered_.empty() ? std::span<const std::string_view>(&text_view_, 1) : std::span(gathered_);
+    }
+    /// Bytes this body holds itself (not the owner's), for the response cache's budget.
+    std::size_t held_bytes() const noexcept;
+    /// The body as one string. For tests and tools: the server sends pieces() as they are.
+    std::string materialise() const;
+
+private:
+    std::string text_;
+    std::string_view text_view_;
+    std::shared_ptr<const void> owner_;
+    std::vector<std::string_view> gathered_;
+    std::size_t size_ = 0;
+};
+
+/// A search answer in more runs than this is rendered into one string instead: the HTTP head,
+/// the envelope's head and tail and this many ranges fill the 64 buffers asio passes to one
+/// sendmsg, so a gathered answer never needs a second one.
+inline constexpr std::size_t max_gathered_ranges = 61;
+
 struct response {
     unsigned status = 200;
     route which = route::other;
     std::string_view content_type;
     /// Null only for 304. For HEAD the server sends its length but not its bytes.
-    std::shared_ptr<const std::string> body;
+    std::shared_ptr<const response_body> body;
     std::string_view cache_control;
     std::string_view allow;  ///< set for 405
     std::array<char, 72> etag_storage{};

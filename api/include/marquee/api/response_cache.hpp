@@ -1,6 +1,8 @@
 #pragma once
-// Rendered /search bodies keyed by data version and normalised query, so a popular query is
-// rendered once per data version. Bounded by entries and bytes, least recently used goes first.
+// /search bodies keyed by data version and normalised query, so a popular query is answered once
+// per data version. A body is a rendered string or a list of ranges in the snapshot it came from
+// (which it keeps alive). Bounded by entries and bytes held, least recently used goes first.
+#include "marquee/api/handler.hpp"
 #include "marquee/search/query.hpp"
 
 #include <array>
@@ -42,15 +44,15 @@ public:
                    metrics::counter* misses = nullptr);
 
     /// The cached body, or null. Never allocates.
-    std::shared_ptr<const std::string> find(const query_key& key);
-    /// Remembers `body`; a body larger than a shard's byte budget is not kept. Entries of older
+    std::shared_ptr<const response_body> find(const query_key& key);
+    /// Remembers `body`; a body holding more than a shard's byte budget is not kept. Entries of older
     /// data versions are dropped as soon as a newer version is stored.
-    void insert(const query_key& key, std::shared_ptr<const std::string> body);
+    void insert(const query_key& key, std::shared_ptr<const response_body> body);
 
 private:
     static constexpr std::size_t shard_count = 4;
     struct shard {
-        using lru_list = std::list<std::pair<query_key, std::shared_ptr<const std::string>>>;
+        using lru_list = std::list<std::pair<query_key, std::shared_ptr<const response_body>>>;
         std::mutex mutex;
         lru_list lru;  // most recent first
         std::unordered_map<query_key, lru_list::iterator, query_key_hash> index;

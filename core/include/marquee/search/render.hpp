@@ -9,6 +9,10 @@
 
 namespace marquee::search {
 
+/// What render_search puts around the comma-separated events of a search answer.
+inline constexpr std::string_view search_head = "{\"data\":{\"events\":[";
+inline constexpr std::string_view search_tail = "]},\"error\":null}";
+
 /// Appends one EventSummary object. A price that is not a JSON number (PostgreSQL's NaN) is null.
 void append_event(std::string& out, const event& e);
 

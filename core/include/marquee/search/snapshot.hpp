@@ -1,13 +1,16 @@
 #pragma once
 // An immutable, in-memory copy of every searchable event, sorted and pre-rendered, so a search is
-// a binary search plus byte copies. Built off the request path, shared read-only between threads.
+// a binary search plus byte ranges to send or copy. Built off the request path, shared read-only
+// between threads.
 #include "marquee/search/query.hpp"
 #include "marquee/time/local_datetime.hpp"
 
 #include <algorithm>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace marquee::search {
@@ -41,6 +44,12 @@ public:
     void append_matches(std::string& out, const query& q) const;
     /// The number of bytes append_matches would append for `q`.
     std::size_t matches_bytes(const query& q) const noexcept;
+    /// The bytes append_matches would append for `q`, as views into this snapshot's own rendered
+    /// JSON: written to the front of `out`, in order, each but the last ending with the ',' that
+    /// separates it from the next. Returns how many were written, or nullopt (with `out` holding
+    /// garbage) when the matches fall into more than out.size() runs. The views live as long as
+    /// the snapshot, so a server can send them without copying.
+    std::optional<std::size_t> match_ranges(const query& q, std::span<std::string_view> out) const noexcept;
 
 private:
     struct entry {
@@ -80,7 +89,7 @@ private:
 
     std::int64_t data_version_;
     std::vector<entry> entries_;
-    // Every object, in order, joined by ',' so a run of matches is one contiguous copy.
+    // Every object, in order, joined by ',' so a run of matches is one contiguous range.
     std::string rendered_;
 };
 
