@@ -7,17 +7,20 @@
 #include <fmt/format.h>
 
 #include <fstream>
-#include <sstream>
 
 namespace marquee::worker {
 namespace {
 
+// One allocation of the file's size and one read: feeds are hundreds of megabytes.
 std::string read_file(const std::filesystem::path& file) {
     std::ifstream in(file, std::ios::binary);
-    if (!in) throw config_error("FILE", fmt::format("cannot read {}", file.string()));
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
+    std::error_code ec;
+    auto size = std::filesystem::file_size(file, ec);
+    if (!in || ec) throw config_error("FILE", fmt::format("cannot read {}", file.string()));
+    std::string text(size, '\0');
+    if (!in.read(text.data(), static_cast<std::streamsize>(size)))
+        throw config_error("FILE", fmt::format("cannot read {}", file.string()));
+    return text;
 }
 
 }  // namespace

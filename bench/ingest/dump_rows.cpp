@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
     marquee::ingest::provider_context context{"default", &zone, &known};
     marquee::ingest::stage_feed(document, context, {}, [&](marquee::ingest::staged_batch& batch) {
         events << batch.event_rows;
-        zones << batch.zone_rows;
+        zones << batch.new_zone_rows;  // a first load: every event is new, its zones go to the zones table
     });
     return events && zones ? 0 : 1;
 }

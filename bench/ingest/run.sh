@@ -30,7 +30,7 @@ fresh_db() {
 seconds() {
     local start end
     start=$(date +%s%N)
-    "$@" >/dev/null
+    "$@" >/dev/null || { echo "failed: $*" >&2; return 1; }
     end=$(date +%s%N)
     awk -v ns=$((end - start)) 'BEGIN { printf "%.2f", ns / 1e9 }'
 }
@@ -43,10 +43,9 @@ psql -q "${DATABASE_URL%/*}/bench_floor" -c "
     title text, sell_mode text, organizer_company_id text, start_local timestamp, end_local timestamp,
     starts_at timestamptz, ends_at timestamptz, sell_from timestamp, sell_to timestamp, sold_out boolean,
     min_price numeric, max_price numeric, zone_count integer, content_hash bigint);
-  CREATE TABLE floor_zones (seq bigint, event uuid, position integer, zone_id text, name text, capacity bigint,
-    price numeric, numbered boolean, PRIMARY KEY (event, position));"
+  CREATE TABLE floor_zones (LIKE zones INCLUDING ALL);"
 floor=$(seconds psql -q -v ON_ERROR_STOP=1 "${DATABASE_URL%/*}/bench_floor" \
-    -c "BEGIN" -c "\\copy floor_events FROM '$out/events.copy'" -c "\\copy floor_zones FROM '$out/zones.copy'" -c "COMMIT")
+    -c "BEGIN" -c "\\copy floor_events FROM '$out/events.copy'" -c "\\copy floor_zones FROM '$out/zones.copy'" -c "COMMIT") || exit 1
 echo "copy floor: ${floor} s"
 
 ingest() {

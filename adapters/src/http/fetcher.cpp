@@ -25,6 +25,7 @@ void init_curl_once() {
 
 struct transfer {
     const fetch_limits& limits;
+    CURL* handle = nullptr;
     std::string body;
     bool too_large = false;
     bool no_first_byte = false;
@@ -34,6 +35,14 @@ struct transfer {
 std::size_t on_data(char* data, std::size_t size, std::size_t count, void* user) {
     auto& t = *static_cast<transfer*>(user);
     std::size_t bytes = size * count;
+    if (t.body.empty() && t.handle) {
+        // Size the body once from Content-Length (when sent and within the cap) instead of growing
+        // a feed of hundreds of megabytes by doubling.
+        curl_off_t length = -1;
+        if (curl_easy_getinfo(t.handle, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK && length > 0 &&
+            static_cast<std::size_t>(length) <= t.limits.max_bytes)
+            t.body.reserve(static_cast<std::size_t>(length));
+    }
     if (t.body.size() + bytes > t.limits.max_bytes) {
         t.too_large = true;
         return 0;  // makes curl abort with CURLE_WRITE_ERROR
@@ -67,7 +76,7 @@ fetch_result fetch(const std::string& url, const fetch_limits& limits) {
     curl_handle handle(curl_easy_init());
     if (!handle) throw fetch_error("cannot create an HTTP client handle", true);
     CURL* h = handle.get();
-    transfer t{limits, {}, false, false};
+    transfer t{limits, h, {}, false, false};
     char error_text[CURL_ERROR_SIZE] = {0};
 
     set(h, CURLOPT_URL, url.c_str());

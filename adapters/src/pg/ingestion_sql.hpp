@@ -122,9 +122,16 @@ ON CONFLICT (event, position) DO UPDATE SET
 WHERE (z.zone_id, z.name, z.capacity, z.price, z.numbered)
       IS DISTINCT FROM (excluded.zone_id, excluded.name, excluded.capacity, excluded.price, excluded.numbered))sql";
 
+// Zones past a changed event's new zone count, found by an index probe per changed event (a join
+// would scan every zone of every provider).
 inline constexpr const char* trim_zones = R"sql(
-DELETE FROM zones z USING stage_winners w
- WHERE w.kind = 'c' AND z.event = w.id AND z.position >= w.zone_count)sql";
+DELETE FROM zones
+ WHERE (event, position) IN (
+       SELECT z.event, z.position
+         FROM stage_winners w
+         CROSS JOIN LATERAL (SELECT event, position FROM zones
+                              WHERE event = w.id AND position >= w.zone_count) z
+        WHERE w.kind = 'c'))sql";
 
 inline constexpr const char* bump_data_version = R"sql(
 UPDATE data_version SET version = version + 1, changed_at = now() RETURNING version)sql";
