@@ -214,3 +214,43 @@ TEST_F(restart, sigterm_lets_the_job_in_hand_finish) {
 }
 
 }  // namespace
+
+// The whole pipeline, scheduler daemon included, resumes by itself after each restart: new slots
+// keep being published and ingested by the very same processes.
+TEST_F(restart, scheduler_and_worker_resume_after_rabbitmq_and_postgresql_restarts) {
+    auto worker = start_worker();
+    mt::process scheduler("marquee-scheduler", {},
+                          {{"DATABASE_URL", db_.url()},
+                           {"AMQP_URL", vhost_.url()},
+                           {"PROVIDER_URL", "http://127.0.0.1:" + std::to_string(mock_port_) + "/api/events"},
+                           {"PROVIDER_SCHEDULE", "@every 2s"}});
+    auto succeeded = [&]() -> int {
+        try {
+            return std::stoi(mt::query_scalar(db_.url(), "SELECT count(*) FROM ingestion_runs WHERE status = "
+                                                         "'succeeded'")
+                                 .value_or("0"));
+        } catch (const std::exception&) {
+            return -1;  // PostgreSQL restarting
+        }
+    };
+    ASSERT_TRUE(mt::wait_until([&] { return succeeded() >= 1; }, 60s, "scheduled runs before the restarts"));
+
+    {
+        stopped_broker broker;
+        ASSERT_TRUE(mt::wait_until([&] { return worker->log_text().find("lost the consumer") != std::string::npos; },
+                                   60s, "the worker noticing the broker went away"));
+        ASSERT_TRUE(broker.start());
+    }
+    int after_broker = succeeded();
+    ASSERT_TRUE(mt::wait_until([&] { return succeeded() >= after_broker + 2; }, 90s,
+                               "new slots published and ingested after the RabbitMQ restart"));
+
+    auto restarted = restart_postgres();
+    ASSERT_EQ(restarted.exit_code, 0) << restarted.output;
+    ASSERT_TRUE(mt::wait_until([&] { return database_answers(db_.url()); }, 60s, "PostgreSQL back"));
+    int after_postgres = succeeded();
+    ASSERT_TRUE(mt::wait_until([&] { return succeeded() >= after_postgres + 2; }, 90s,
+                               "new slots published and ingested after the PostgreSQL restart"));
+    EXPECT_TRUE(worker->running());
+    EXPECT_TRUE(scheduler.running()) << "neither process was restarted";
+}
