@@ -55,8 +55,7 @@ job_outcome job_runner::run(const jobs::fetch_job& job) {
         // A consumer never waits for another ingestion of the same provider: waiting would tie up
         // a consumer that other providers' jobs need.
         auto lock = pg::provider_lock::try_acquire(connection(), provider->name);
-        if (!lock)
-            return {job_status::deferred, fmt::format("another ingestion of '{}' is running", provider->name)};
+        if (!lock) return {job_status::deferred, fmt::format("another ingestion of '{}' is running", provider->name)};
         auto slot = jobs::format_rfc3339_utc(job.scheduled_for);
         // Coalescing: a backlog of jobs (a worker outage, retries) collapses into the newest.
         if (store.has_newer_success(provider->name, slot))

@@ -2,8 +2,8 @@
 //   bench-generate-feed --events N --zones M [--seed S] [--change-percent P] [--offline-percent O] > feed.xml
 // The same seed gives the same feed byte for byte; --change-percent P alters the price of one zone
 // in P% of the events (chosen by the seed), giving the "1% changed" re-ingest feed.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdint>
 #include <cstdio>
@@ -27,12 +27,20 @@ private:
     std::uint64_t state_;
 };
 
-const char* const titles[] = {"Camela en concierto", "Pantomima Full", "Los Morancos", "Tributo a Juanito Valderrama",
-                              "Orquesta Sinfónica de Galicia", "Ballet Nacional: «El Amor Brujo»",
-                              "Rock &amp; Roll Circus", "Teatro &quot;La Zarzuela&quot;", "Noche de Flamenco 💃",
-                              "Björk — Cornucopia", "Cirque du Soleil: Kooza", "Monólogos &lt;sin censura&gt;"};
-const char* const zone_names[] = {"Platea", "Grada 2", "Anfiteatro", "Palco", "Pista", "Amfiteatre", "Tribuna",
-                                  "Zona VIP"};
+const char* const titles[] = {"Camela en concierto",
+                              "Pantomima Full",
+                              "Los Morancos",
+                              "Tributo a Juanito Valderrama",
+                              "Orquesta Sinfónica de Galicia",
+                              "Ballet Nacional: «El Amor Brujo»",
+                              "Rock &amp; Roll Circus",
+                              "Teatro &quot;La Zarzuela&quot;",
+                              "Noche de Flamenco 💃",
+                              "Björk — Cornucopia",
+                              "Cirque du Soleil: Kooza",
+                              "Monólogos &lt;sin censura&gt;"};
+const char* const zone_names[] = {"Platea", "Grada 2",    "Anfiteatro", "Palco",
+                                  "Pista",  "Amfiteatre", "Tribuna",    "Zona VIP"};
 
 std::string stamp(int day_of_year, int minute_of_day) {
     static const int month_days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -78,15 +86,17 @@ int main(int argc, char** argv) {
             "      <base_event base_event_id=\"{}\" sell_mode=\"{}\" organizer_company_id=\"{}\" title=\"{} #{}\">\n",
             100000 + e, online ? "online" : "offline", 1 + content.below(50), title, e);
         out += fmt::format(
-            "         <event event_start_date=\"{}\" event_end_date=\"{}\" event_id=\"{}\" sell_from=\"2026-01-01T00:00:00\" "
+            "         <event event_start_date=\"{}\" event_end_date=\"{}\" event_id=\"{}\" "
+            "sell_from=\"2026-01-01T00:00:00\" "
             "sell_to=\"{}\" sold_out=\"{}\">\n",
-            stamp(day, start_minute), stamp(day, start_minute + length), 1 + content.below(3000), stamp(day, start_minute),
-            content.below(10) == 0 ? "true" : "false");
+            stamp(day, start_minute), stamp(day, start_minute + length), 1 + content.below(3000),
+            stamp(day, start_minute), content.below(10) == 0 ? "true" : "false");
         for (int z = 0; z < zones; ++z) {
             auto cents = 500 + content.below(20000);
             if (changed && z == 0) cents += 100;
             out += fmt::format(
-                "            <zone zone_id=\"{}\" capacity=\"{}\" price=\"{}.{:02}\" name=\"{} {}\" numbered=\"{}\" />\n",
+                "            <zone zone_id=\"{}\" capacity=\"{}\" price=\"{}.{:02}\" name=\"{} {}\" numbered=\"{}\" "
+                "/>\n",
                 z + 1, content.below(500), cents / 100, cents % 100, zone_names[content.below(std::size(zone_names))],
                 z + 1, content.below(2) == 0 ? "true" : "false");
         }

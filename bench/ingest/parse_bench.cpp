@@ -6,8 +6,8 @@
 #include "marquee/feed/detail/scanner.hpp"
 #include "marquee/ingest/pipeline.hpp"
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 #include <pugixml.hpp>
 
 #include <atomic>
@@ -55,42 +55,47 @@ int main(int argc, char** argv) {
 
     auto wanted = [&](const char* name) { return only.empty() || only == name; };
     double bare = 0, bare_parallel = 0, marquee_parse = 0;
-    if (wanted("bare")) bare = best_seconds(repeat, original, [](std::string& doc) {
-        pugi::xml_document d;
-        if (!d.load_buffer_inplace(doc.data(), doc.size())) std::abort();
-    });
+    if (wanted("bare"))
+        bare = best_seconds(repeat, original, [](std::string& doc) {
+            pugi::xml_document d;
+            if (!d.load_buffer_inplace(doc.data(), doc.size())) std::abort();
+        });
 
     const std::size_t batch_bytes = std::size_t{4} << 20;
-    if (wanted("fragments")) bare_parallel = best_seconds(repeat, original, [&](std::string& doc) {
-        auto layout = marquee::feed::detail::scan_feed(doc, batch_bytes);
-        std::atomic<std::size_t> next{0};
-        std::vector<std::jthread> pool;
-        for (unsigned t = 0; t < threads; ++t)
-            pool.emplace_back([&] {
-                for (std::size_t i; (i = next++) < layout.batches.size();) {
-                    pugi::xml_document d;
-                    auto r = layout.batches[i];
-                    if (!d.load_buffer_inplace(doc.data() + r.begin, r.end - r.begin,
-                                               pugi::parse_default | pugi::parse_fragment))
-                        std::abort();
-                }
-            });
-    });
+    if (wanted("fragments"))
+        bare_parallel = best_seconds(repeat, original, [&](std::string& doc) {
+            auto layout = marquee::feed::detail::scan_feed(doc, batch_bytes);
+            std::atomic<std::size_t> next{0};
+            std::vector<std::jthread> pool;
+            for (unsigned t = 0; t < threads; ++t)
+                pool.emplace_back([&] {
+                    for (std::size_t i; (i = next++) < layout.batches.size();) {
+                        pugi::xml_document d;
+                        auto r = layout.batches[i];
+                        if (!d.load_buffer_inplace(doc.data() + r.begin, r.end - r.begin,
+                                                   pugi::parse_default | pugi::parse_fragment))
+                            std::abort();
+                    }
+                });
+        });
 
     marquee::time::zone zone("Europe/Madrid");
     marquee::ingest::known_hashes known;
     std::size_t events = 0;
-    if (wanted("marquee")) marquee_parse = best_seconds(repeat, original, [&](std::string& doc) {
-        marquee::ingest::provider_context context{"bench", &zone, &known};
-        auto totals = marquee::ingest::stage_feed(doc, context, {threads, batch_bytes}, [](auto&) {});
-        events = totals.events_seen;
-    });
+    if (wanted("marquee"))
+        marquee_parse = best_seconds(repeat, original, [&](std::string& doc) {
+            marquee::ingest::provider_context context{"bench", &zone, &known};
+            auto totals = marquee::ingest::stage_feed(doc, context, {threads, batch_bytes}, [](auto&) {});
+            events = totals.events_seen;
+        });
 
     fmt::print("feed: {} ({:.1f} MB, {} events), threads: {}\n", file, mb, events, threads);
     fmt::print("bare pugixml, whole document, 1 thread:        {:7.3f} s  {:7.1f} MB/s\n", bare, mb / bare);
     fmt::print("bare pugixml, fragments, {} threads:            {:7.3f} s  {:7.1f} MB/s\n", threads, bare_parallel,
                mb / bare_parallel);
-    fmt::print("marquee parse+normalise+stage, {} threads:      {:7.3f} s  {:7.1f} MB/s  ({:.0f}% of bare on the same threads)\n",
-               threads, marquee_parse, mb / marquee_parse, 100.0 * bare_parallel / marquee_parse);
+    fmt::print(
+        "marquee parse+normalise+stage, {} threads:      {:7.3f} s  {:7.1f} MB/s  ({:.0f}% of bare on the same "
+        "threads)\n",
+        threads, marquee_parse, mb / marquee_parse, 100.0 * bare_parallel / marquee_parse);
     return 0;
 }

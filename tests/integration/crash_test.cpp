@@ -24,12 +24,13 @@ std::filesystem::path generate_feed_dir(const std::string& name, const std::stri
 
 // What a run leaves behind, independent of timestamps and run ids.
 std::string state_of(const std::string& db_url) {
-    return mt::query_scalar(db_url,
-                            "SELECT md5(string_agg(id::text || title || sell_mode || start_local::text || end_local::text "
-                            "|| coalesce(min_price::text, '') || coalesce(max_price::text, '') || content_hash::text || "
-                            "ever_online::text, ',' ORDER BY id)) || ':' || (SELECT md5(string_agg(event::text || position "
-                            "|| zone_id || price::text || coalesce(capacity::text, ''), ',' ORDER BY event, position)) "
-                            "FROM zones) || ':' || (SELECT count(*) FROM event_history) FROM events")
+    return mt::query_scalar(
+               db_url,
+               "SELECT md5(string_agg(id::text || title || sell_mode || start_local::text || end_local::text "
+               "|| coalesce(min_price::text, '') || coalesce(max_price::text, '') || content_hash::text || "
+               "ever_online::text, ',' ORDER BY id)) || ':' || (SELECT md5(string_agg(event::text || position "
+               "|| zone_id || price::text || coalesce(capacity::text, ''), ',' ORDER BY event, position)) "
+               "FROM zones) || ':' || (SELECT count(*) FROM event_history) FROM events")
         .value_or("empty");
 }
 
@@ -38,14 +39,16 @@ std::string state_of(const std::string& db_url) {
 TEST(crash, kill9_mid_ingestion_then_redelivery_equals_a_clean_run) {
     auto feed_dir = generate_feed_dir("crash-feed", "7");
     auto mock_port = mt::free_port();
-    mt::process mock("marquee-provider-mock", {"--listen", "127.0.0.1:" + std::to_string(mock_port), "--dir", feed_dir.string()});
-    ASSERT_TRUE(mt::wait_until([&] { return mt::http_get("127.0.0.1", mock_port, "/_control/stats").status == 200; }, 30s,
-                               "mock up"));
+    mt::process mock("marquee-provider-mock",
+                     {"--listen", "127.0.0.1:" + std::to_string(mock_port), "--dir", feed_dir.string()});
+    ASSERT_TRUE(mt::wait_until([&] { return mt::http_get("127.0.0.1", mock_port, "/_control/stats").status == 200; },
+                               30s, "mock up"));
     auto db = mt::fresh_database();
     auto vhost = mt::fresh_vhost();
-    std::map<std::string, std::string> env{{"DATABASE_URL", db.url()},
-                                           {"AMQP_URL", vhost.url()},
-                                           {"PROVIDER_URL", "http://127.0.0.1:" + std::to_string(mock_port) + "/api/events"}};
+    std::map<std::string, std::string> env{
+        {"DATABASE_URL", db.url()},
+        {"AMQP_URL", vhost.url()},
+        {"PROVIDER_URL", "http://127.0.0.1:" + std::to_string(mock_port) + "/api/events"}};
     mt::process scheduler("marquee-scheduler", {"--once"}, env);
     ASSERT_EQ(scheduler.wait_exit(60s), 0) << scheduler.log_text();
 
@@ -54,9 +57,10 @@ TEST(crash, kill9_mid_ingestion_then_redelivery_equals_a_clean_run) {
         // Caught inside the transaction: staging rows are being copied, nothing is committed yet.
         ASSERT_TRUE(mt::wait_until(
             [&] {
-                return mt::query_scalar(db.url(),
-                                        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'marquee-worker' "
-                                        "AND query LIKE 'COPY %' AND xact_start IS NOT NULL") != "0";
+                return mt::query_scalar(
+                           db.url(),
+                           "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'marquee-worker' "
+                           "AND query LIKE 'COPY %' AND xact_start IS NOT NULL") != "0";
             },
             60s, "worker inside its ingestion transaction"));
         victim.kill9();
@@ -66,16 +70,21 @@ TEST(crash, kill9_mid_ingestion_then_redelivery_equals_a_clean_run) {
 
     mt::process survivor("marquee-worker", {"--threads", "2"}, env);
     ASSERT_TRUE(mt::wait_until(
-        [&] { return mt::query_scalar(db.url(), "SELECT count(*) FROM ingestion_runs WHERE status = 'succeeded'") == "1"; },
+        [&] {
+            return mt::query_scalar(db.url(), "SELECT count(*) FROM ingestion_runs WHERE status = 'succeeded'") == "1";
+        },
         120s, "redelivered job succeeded"));
-    EXPECT_EQ(mt::query_scalar(db.url(), "SELECT string_agg(status || coalesce(':' || left(error, 9), ''), ',' ORDER BY id) "
-                                         "FROM ingestion_runs"),
+    EXPECT_EQ(mt::query_scalar(db.url(),
+                               "SELECT string_agg(status || coalesce(':' || left(error, 9), ''), ',' ORDER BY id) "
+                               "FROM ingestion_runs"),
               "failed:abandoned,succeeded");
-    EXPECT_EQ(mt::query_scalar(db.url(), "SELECT count(DISTINCT job_id) FROM ingestion_runs"), "1") << "the same job, redelivered";
+    EXPECT_EQ(mt::query_scalar(db.url(), "SELECT count(DISTINCT job_id) FROM ingestion_runs"), "1")
+        << "the same job, redelivered";
 
     // The reference: the same feed ingested once, cleanly, into another database.
     auto clean = mt::fresh_database();
-    mt::process reference("marquee-worker", {"ingest", (feed_dir / "big.xml").string()}, {{"DATABASE_URL", clean.url()}});
+    mt::process reference("marquee-worker", {"ingest", (feed_dir / "big.xml").string()},
+                          {{"DATABASE_URL", clean.url()}});
     ASSERT_EQ(reference.wait_exit(120s), 0) << reference.log_text();
     EXPECT_EQ(state_of(db.url()), state_of(clean.url()));
     EXPECT_EQ(mt::query_scalar(db.url(), "SELECT count(*) FROM events"), "3000");

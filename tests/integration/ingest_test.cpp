@@ -10,7 +10,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::filesystem::path sample(const std::string& name) { return mt::source_dir() / "fixtures/provider-samples" / name; }
+std::filesystem::path sample(const std::string& name) {
+    return mt::source_dir() / "fixtures/provider-samples" / name;
+}
 
 // Writes `xml` to a temporary file for one ingestion.
 std::filesystem::path write_feed(const std::string& name, const std::string& xml) {
@@ -54,14 +56,16 @@ TEST(ingestion, stores_the_three_samples_in_order) {
     ASSERT_EQ(ingest(db, sample("response_1.xml")), 0);
     EXPECT_EQ(scalar(db, "SELECT count(*) FROM events"), "3");
     EXPECT_EQ(scalar(db, "SELECT count(*) FROM zones"), "6");
-    EXPECT_EQ(scalar(db, "SELECT string_agg(zone_id || ':' || price, ',' ORDER BY position) FROM zones z "
-                         "JOIN events e ON e.id = z.event WHERE e.base_event_id = '1591'"),
+    EXPECT_EQ(scalar(db,
+                     "SELECT string_agg(zone_id || ':' || price, ',' ORDER BY position) FROM zones z "
+                     "JOIN events e ON e.id = z.event WHERE e.base_event_id = '1591'"),
               "186:75.00,186:65.00");
     EXPECT_EQ(event_field(db, "291", "min_price::text || '-' || max_price::text"), "15.00-30.00");
 
     ASSERT_EQ(ingest(db, sample("response_2.xml")), 0);
-    EXPECT_EQ(scalar(db, "SELECT events_seen || '/' || events_changed || '/' || events_rejected FROM ingestion_runs "
-                         "ORDER BY id DESC LIMIT 1"),
+    EXPECT_EQ(scalar(db,
+                     "SELECT events_seen || '/' || events_changed || '/' || events_rejected FROM ingestion_runs "
+                     "ORDER BY id DESC LIMIT 1"),
               "3/2/1")
         << "Camela's capacities and Los Morancos' end changed; Tributo's 2021-09-31 is rejected";
     EXPECT_EQ(scalar(db, "SELECT count(*) FROM events WHERE base_event_id = '444'"), "0");
@@ -100,10 +104,10 @@ TEST(ingestion, keeps_the_stored_version_of_an_event_that_turns_invalid) {
 
 TEST(ingestion, the_last_occurrence_of_an_event_wins) {
     auto db = mt::fresh_database();
-    auto xml = feed(show("7", "online", "First", "2021-06-30T21:00:00", "2021-06-30T22:00:00",
-                         "<zone zone_id='1' price='10'/><zone zone_id='2' price='20'/>") +
-                    show("7", "online", "Last", "2021-06-30T21:00:00", "2021-06-30T23:00:00",
-                         "<zone zone_id='9' price='5'/>"));
+    auto xml = feed(
+        show("7", "online", "First", "2021-06-30T21:00:00", "2021-06-30T22:00:00",
+             "<zone zone_id='1' price='10'/><zone zone_id='2' price='20'/>") +
+        show("7", "online", "Last", "2021-06-30T21:00:00", "2021-06-30T23:00:00", "<zone zone_id='9' price='5'/>"));
     ASSERT_EQ(ingest(db, write_feed("dup", xml)), 0);
     EXPECT_EQ(event_field(db, "7", "title"), "Last");
     EXPECT_EQ(scalar(db, "SELECT string_agg(zone_id, ',') FROM zones"), "9");
@@ -117,9 +121,9 @@ TEST(ingestion, online_once_means_searchable_forever) {
     };
     ASSERT_EQ(ingest(db, write_feed("off1", offline("A"))), 0);
     EXPECT_EQ(event_field(db, "5", "ever_online"), "f");
-    ASSERT_EQ(ingest(db, write_feed("on", feed(show("5", "online", "B", "2021-06-30T21:00:00",
-                                                    "2021-06-30T22:00:00", "")))),
-              0);
+    ASSERT_EQ(
+        ingest(db, write_feed("on", feed(show("5", "online", "B", "2021-06-30T21:00:00", "2021-06-30T22:00:00", "")))),
+        0);
     ASSERT_EQ(ingest(db, write_feed("off2", offline("C"))), 0);
     EXPECT_EQ(event_field(db, "5", "ever_online"), "t");
     EXPECT_EQ(event_field(db, "5", "title || '/' || sell_mode"), "C/offline") << "latest values are shown";
@@ -146,8 +150,9 @@ TEST(ingestion, zones_follow_the_feed_and_history_tracks_price_range) {
 TEST(ingestion, uses_the_provider_time_zone_for_instants_and_keeps_local_values) {
     auto db = mt::fresh_database();
     ASSERT_EQ(ingest(db, sample("response_1.xml"), "madrid", "Europe/Madrid"), 0);
-    EXPECT_EQ(scalar(db, "SELECT to_char(starts_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') || ' ' || "
-                         "start_local::text FROM events WHERE base_event_id = '291'"),
+    EXPECT_EQ(scalar(db,
+                     "SELECT to_char(starts_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') || ' ' || "
+                     "start_local::text FROM events WHERE base_event_id = '291'"),
               "2021-06-30 19:00 2021-06-30 21:00:00");
 }
 
@@ -162,8 +167,9 @@ TEST(ingestion, a_malformed_feed_changes_nothing_and_fails_the_run) {
     ASSERT_TRUE(code);
     EXPECT_NE(*code, 0);
     EXPECT_EQ(event_field(db, "1591", "end_local::text"), "2021-07-31 21:00:00");
-    EXPECT_EQ(scalar(db, "SELECT status || ': ' || (error LIKE 'malformed feed%') FROM ingestion_runs "
-                         "ORDER BY id DESC LIMIT 1"),
+    EXPECT_EQ(scalar(db,
+                     "SELECT status || ': ' || (error LIKE 'malformed feed%') FROM ingestion_runs "
+                     "ORDER BY id DESC LIMIT 1"),
               "failed: true");
 }
 
@@ -176,10 +182,9 @@ TEST(ingestion, rejects_bad_settings_with_one_line_and_exit_code_2) {
 
 TEST(ingestion, a_new_event_whose_last_occurrence_is_rejected_leaves_nothing) {
     auto db = mt::fresh_database();
-    auto xml = feed(show("7", "online", "First", "2021-06-30T21:00:00", "2021-06-30T22:00:00",
-                         "<zone zone_id='1' price='10'/>") +
-                    show("7", "online", "Broken", "2021-06-30T21:00:00", "2021-06-30T22:00:00",
-                         "<zone zone_id='1' price='?'/>"));
+    auto xml = feed(
+        show("7", "online", "First", "2021-06-30T21:00:00", "2021-06-30T22:00:00", "<zone zone_id='1' price='10'/>") +
+        show("7", "online", "Broken", "2021-06-30T21:00:00", "2021-06-30T22:00:00", "<zone zone_id='1' price='?'/>"));
     ASSERT_EQ(ingest(db, write_feed("new-then-rejected", xml)), 0);
     EXPECT_EQ(scalar(db, "SELECT count(*) FROM events"), "0");
     EXPECT_EQ(scalar(db, "SELECT count(*) FROM zones"), "0") << "no zones left without their event";
@@ -192,19 +197,19 @@ TEST(ingestion, duplicates_across_batches_resolve_to_the_last_occurrence) {
     for (int i = 0; i < 200; ++i)
         filler += show("f" + std::to_string(i), "online", "Filler", "2021-06-30T21:00:00", "2021-06-30T22:00:00",
                        "<zone zone_id='1' price='1'/>");
-    auto xml = feed(show("7", "online", "First", "2021-06-30T21:00:00", "2021-06-30T22:00:00",
-                         "<zone zone_id='1' price='10'/><zone zone_id='2' price='20'/>") +
-                    filler +
-                    show("7", "online", "Second", "2021-06-30T21:00:00", "2021-06-30T22:00:00",
-                         "<zone zone_id='9' price='5'/>") +
-                    filler +
-                    show("8", "online", "Kept", "2021-06-30T21:00:00", "2021-06-30T22:00:00",
-                         "<zone zone_id='1' price='3'/>") +
-                    show("8", "online", "Rejected later", "2021-06-30T21:00:00", "2021-06-30T20:00:00", ""));
+    auto xml = feed(
+        show("7", "online", "First", "2021-06-30T21:00:00", "2021-06-30T22:00:00",
+             "<zone zone_id='1' price='10'/><zone zone_id='2' price='20'/>") +
+        filler +
+        show("7", "online", "Second", "2021-06-30T21:00:00", "2021-06-30T22:00:00", "<zone zone_id='9' price='5'/>") +
+        filler +
+        show("8", "online", "Kept", "2021-06-30T21:00:00", "2021-06-30T22:00:00", "<zone zone_id='1' price='3'/>") +
+        show("8", "online", "Rejected later", "2021-06-30T21:00:00", "2021-06-30T20:00:00", ""));
     ASSERT_EQ(ingest(db, write_feed("cross-batch", xml), "default", "UTC", "16"), 0);
     EXPECT_EQ(event_field(db, "7", "title"), "Second");
-    EXPECT_EQ(scalar(db, "SELECT string_agg(zone_id, ',') FROM zones z JOIN events e ON e.id = z.event "
-                         "WHERE e.base_event_id = '7'"),
+    EXPECT_EQ(scalar(db,
+                     "SELECT string_agg(zone_id, ',') FROM zones z JOIN events e ON e.id = z.event "
+                     "WHERE e.base_event_id = '7'"),
               "9");
     EXPECT_EQ(scalar(db, "SELECT count(*) FROM events WHERE base_event_id = '8'"), "0");
     EXPECT_EQ(scalar(db, "SELECT count(*) FROM zones z WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = z.event)"),

@@ -23,7 +23,8 @@ struct mock_provider {
 };
 
 std::chrono::sys_seconds slot(int minute) {
-    return std::chrono::sys_days{std::chrono::year{2024} / 3 / 10} + std::chrono::hours{12} + std::chrono::minutes{minute};
+    return std::chrono::sys_days{std::chrono::year{2024} / 3 / 10} + std::chrono::hours{12} +
+           std::chrono::minutes{minute};
 }
 
 }  // namespace
@@ -38,9 +39,10 @@ TEST(isolation, a_slow_provider_does_not_delay_the_others) {
                                    30s, "mock up"));
     // The slow provider answers after 8 s, within the 10 s first-byte timeout, once.
     ASSERT_EQ(mt::http_get("127.0.0.1", slow.port, "/_control/fault?kind=delay&value=8000&count=1").status, 200u);
-    mt::execute(db.url(), fmt::format("INSERT INTO providers (name, url) VALUES ('slow', 'http://127.0.0.1:{}/api/events'), "
-                                      "('quick', 'http://127.0.0.1:{}/api/events')",
-                                      slow.port, quick.port));
+    mt::execute(db.url(),
+                fmt::format("INSERT INTO providers (name, url) VALUES ('slow', 'http://127.0.0.1:{}/api/events'), "
+                            "('quick', 'http://127.0.0.1:{}/api/events')",
+                            slow.port, quick.port));
     mt::process worker("marquee-worker", {"--threads", "1", "--first-retry-ms", "500"},
                        {{"DATABASE_URL", db.url()}, {"AMQP_URL", vhost.url()}});
 
@@ -52,15 +54,17 @@ TEST(isolation, a_slow_provider_does_not_delay_the_others) {
     };
     publish("slow", 0);
     ASSERT_TRUE(mt::wait_until(
-        [&] { return mt::query_scalar(db.url(), "SELECT count(*) FROM ingestion_runs WHERE provider = 'slow'") == "1"; },
+        [&] {
+            return mt::query_scalar(db.url(), "SELECT count(*) FROM ingestion_runs WHERE provider = 'slow'") == "1";
+        },
         30s, "slow provider's run started"));
     publish("slow", 1);  // a second job for the busy provider
     publish("quick", 0);
 
     ASSERT_TRUE(mt::wait_until(
         [&] {
-            return mt::query_scalar(db.url(),
-                                    "SELECT status FROM ingestion_runs WHERE provider = 'quick'") == "succeeded";
+            return mt::query_scalar(db.url(), "SELECT status FROM ingestion_runs WHERE provider = 'quick'") ==
+                   "succeeded";
         },
         15s, "the quick provider's run succeeded"));
     EXPECT_EQ(mt::query_scalar(db.url(), "SELECT string_agg(status, ',') FROM ingestion_runs WHERE provider = 'slow'"),
@@ -71,8 +75,9 @@ TEST(isolation, a_slow_provider_does_not_delay_the_others) {
 
     ASSERT_TRUE(mt::wait_until(
         [&] {
-            return mt::query_scalar(db.url(), "SELECT count(*) FROM ingestion_runs WHERE provider = 'slow' AND status = "
-                                              "'succeeded'") == "2";
+            return mt::query_scalar(db.url(),
+                                    "SELECT count(*) FROM ingestion_runs WHERE provider = 'slow' AND status = "
+                                    "'succeeded'") == "2";
         },
         60s, "both jobs of the slow provider done, one after the other"));
     EXPECT_EQ(mt::query_scalar(db.url(), "SELECT count(*) FROM ingestion_runs WHERE status <> 'succeeded'"), "0");

@@ -2,8 +2,8 @@
 // worker → PostgreSQL → API.
 #include "harness/harness.hpp"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 namespace mt = marquee::testing;
 using namespace std::chrono_literals;
@@ -15,10 +15,12 @@ protected:
     void SetUp() override {
         mock_port_ = mt::free_port();
         mock_ = std::make_unique<mt::process>(
-            "marquee-provider-mock", std::vector<std::string>{"--listen", "127.0.0.1:" + std::to_string(mock_port_),
-                                                              "--dir", (mt::source_dir() / "fixtures/provider-samples").string()});
-        ASSERT_TRUE(mt::wait_until([&] { return mt::http_get("127.0.0.1", mock_port_, "/_control/stats").status == 200; },
-                                   30s, "provider mock up"));
+            "marquee-provider-mock",
+            std::vector<std::string>{"--listen", "127.0.0.1:" + std::to_string(mock_port_), "--dir",
+                                     (mt::source_dir() / "fixtures/provider-samples").string()});
+        ASSERT_TRUE(
+            mt::wait_until([&] { return mt::http_get("127.0.0.1", mock_port_, "/_control/stats").status == 200; }, 30s,
+                           "provider mock up"));
     }
 
     std::map<std::string, std::string> env() const {
@@ -34,7 +36,8 @@ protected:
     }
 
     std::string succeeded_runs() {
-        return mt::query_scalar(db_.url(), "SELECT count(*) FROM ingestion_runs WHERE status = 'succeeded'").value_or("");
+        return mt::query_scalar(db_.url(), "SELECT count(*) FROM ingestion_runs WHERE status = 'succeeded'")
+            .value_or("");
     }
 
     mt::database db_ = mt::fresh_database();
@@ -66,13 +69,15 @@ TEST_F(pipeline, three_samples_in_order_reach_search) {
     ASSERT_TRUE(mt::wait_until([&] { return succeeded_runs() == "2"; }, 60s, "second run succeeded"));
     schedule_once();
     ASSERT_TRUE(mt::wait_until([&] { return succeeded_runs() == "3"; }, 60s, "third run succeeded"));
-    EXPECT_EQ(mt::query_scalar(db_.url(), "SELECT string_agg(events_rejected::text, ',' ORDER BY id) FROM ingestion_runs"),
-              "0,1,1");
+    EXPECT_EQ(
+        mt::query_scalar(db_.url(), "SELECT string_agg(events_rejected::text, ',' ORDER BY id) FROM ingestion_runs"),
+        "0,1,1");
 
     auto api_port = mt::free_port();
-    mt::process api("marquee-api", {}, {{"DATABASE_URL", db_.url()}, {"API_LISTEN", "127.0.0.1:" + std::to_string(api_port)}});
-    ASSERT_TRUE(mt::wait_until([&] { return mt::http_get("127.0.0.1", api_port, "/readyz").status == 200; }, 30s,
-                               "api ready"));
+    mt::process api("marquee-api", {},
+                    {{"DATABASE_URL", db_.url()}, {"API_LISTEN", "127.0.0.1:" + std::to_string(api_port)}});
+    ASSERT_TRUE(
+        mt::wait_until([&] { return mt::http_get("127.0.0.1", api_port, "/readyz").status == 200; }, 30s, "api ready"));
 
     auto all = mt::http_get("127.0.0.1", api_port, "/search");
     ASSERT_EQ(all.status, 200u) << all.body;
@@ -90,10 +95,12 @@ TEST_F(pipeline, three_samples_in_order_reach_search) {
     EXPECT_DOUBLE_EQ(camela.at("min_price").to_number<double>(), 15.0);
     EXPECT_DOUBLE_EQ(camela.at("max_price").to_number<double>(), 30.0);
     const auto& morancos = events[2].as_object();
-    EXPECT_DOUBLE_EQ(morancos.at("min_price").to_number<double>(), 65.0) << "every zone counts, even a repeated zone_id";
+    EXPECT_DOUBLE_EQ(morancos.at("min_price").to_number<double>(), 65.0)
+        << "every zone counts, even a repeated zone_id";
     EXPECT_DOUBLE_EQ(morancos.at("max_price").to_number<double>(), 75.0);
 
-    auto june = mt::http_get("127.0.0.1", api_port, "/search?starts_at=2021-06-01T00:00:00Z&ends_at=2021-06-30T21:30:00Z");
+    auto june =
+        mt::http_get("127.0.0.1", api_port, "/search?starts_at=2021-06-01T00:00:00Z&ends_at=2021-06-30T21:30:00Z");
     ASSERT_EQ(june.status, 200u);
     EXPECT_EQ(titles_of(events_of(june)), std::vector<std::string>{"Camela en concierto"}) << "both bounds inclusive";
 
@@ -101,8 +108,9 @@ TEST_F(pipeline, three_samples_in_order_reach_search) {
     ASSERT_EQ(offset.status, 200u);
     EXPECT_EQ(titles_of(events_of(offset)), std::vector<std::string>{"Los Morancos"});
 
-    for (const auto* bad : {"/search?starts_at=yesterday", "/search?starts_at=2021-07-01T00:00:00Z&ends_at=2021-06-01T00:00:00Z",
-                            "/search?starts_at=2021-06-01T00:00:00Z&starts_at=2021-06-02T00:00:00Z", "/search?ends_at="}) {
+    for (const auto* bad :
+         {"/search?starts_at=yesterday", "/search?starts_at=2021-07-01T00:00:00Z&ends_at=2021-06-01T00:00:00Z",
+          "/search?starts_at=2021-06-01T00:00:00Z&starts_at=2021-06-02T00:00:00Z", "/search?ends_at="}) {
         auto r = mt::http_get("127.0.0.1", api_port, bad);
         EXPECT_EQ(r.status, 400u) << bad;
         auto body = boost::json::parse(r.body).as_object();

@@ -226,8 +226,9 @@ TEST_F(restart, scheduler_and_worker_resume_after_rabbitmq_and_postgresql_restar
                            {"PROVIDER_SCHEDULE", "@every 2s"}});
     auto succeeded = [&]() -> int {
         try {
-            return std::stoi(mt::query_scalar(db_.url(), "SELECT count(*) FROM ingestion_runs WHERE status = "
-                                                         "'succeeded'")
+            return std::stoi(mt::query_scalar(db_.url(),
+                                              "SELECT count(*) FROM ingestion_runs WHERE status = "
+                                              "'succeeded'")
                                  .value_or("0"));
         } catch (const std::exception&) {
             return -1;  // PostgreSQL restarting

@@ -47,19 +47,20 @@ seen_feed read(std::string xml, std::size_t batch_bytes = 1 << 20) {
                 return;
             }
             const auto& e = std::get<event_record>(outcome);
-            seen_event s{std::string(e.base_event_id),
-                         std::string(e.event_id),
-                         std::string(e.title),
-                         e.organizer_company_id ? std::optional<std::string>(*e.organizer_company_id) : std::nullopt,
-                         e.mode,
-                         stamp(e.start),
-                         stamp(e.end),
-                         e.sold_out,
-                         e.sell_from.has_value(),
-                         e.sell_to.has_value(),
-                         {},
-                         e.min_price ? std::optional<std::string>(marquee::money::to_string(*e.min_price)) : std::nullopt,
-                         e.max_price ? std::optional<std::string>(marquee::money::to_string(*e.max_price)) : std::nullopt};
+            seen_event s{
+                std::string(e.base_event_id),
+                std::string(e.event_id),
+                std::string(e.title),
+                e.organizer_company_id ? std::optional<std::string>(*e.organizer_company_id) : std::nullopt,
+                e.mode,
+                stamp(e.start),
+                stamp(e.end),
+                e.sold_out,
+                e.sell_from.has_value(),
+                e.sell_to.has_value(),
+                {},
+                e.min_price ? std::optional<std::string>(marquee::money::to_string(*e.min_price)) : std::nullopt,
+                e.max_price ? std::optional<std::string>(marquee::money::to_string(*e.max_price)) : std::nullopt};
             for (const auto& z : e.zones)
                 s.zones.push_back({std::string(z.zone_id), z.name ? std::optional<std::string>(*z.name) : std::nullopt,
                                    z.capacity, marquee::money::to_string(z.price), z.numbered});
@@ -147,8 +148,9 @@ TEST(feed_reader, gives_the_same_events_whatever_the_batch_size) {
 }
 
 TEST(feed_reader, decodes_entities_character_references_and_utf8) {
-    auto seen = read(feed(base(R"(base_event_id="1" sell_mode="online" title="Sim&amp;Co &quot;Live&quot; &#233;&#x00F1; Ñandú 🎭")",
-                               event_xml(R"(event_id="1")"))));
+    auto seen = read(
+        feed(base(R"(base_event_id="1" sell_mode="online" title="Sim&amp;Co &quot;Live&quot; &#233;&#x00F1; Ñandú 🎭")",
+                  event_xml(R"(event_id="1")"))));
     ASSERT_EQ(seen.events.size(), 1u);
     EXPECT_EQ(seen.events[0].title, "Sim&Co \"Live\" éñ Ñandú 🎭");
 }
@@ -198,7 +200,8 @@ TEST(feed_reader, rejects_each_broken_rule_alone) {
         std::string reason_part;
     };
     std::vector<broken> cases = {
-        {base(ok_base, "<event event_start_date='2021-06-30T21:00:00' event_end_date='2021-06-30T20:00:00' event_id='1'/>"),
+        {base(ok_base,
+              "<event event_start_date='2021-06-30T21:00:00' event_end_date='2021-06-30T20:00:00' event_id='1'/>"),
          "ends before"},
         {base(ok_base, "<event event_end_date='2021-06-30T20:00:00' event_id='1'/>"), "event_start_date"},
         {base(ok_base, event_xml("")), "missing event_id"},
@@ -245,11 +248,11 @@ TEST(feed_reader, fails_the_whole_feed_when_it_is_not_a_readable_event_list) {
         "   ",
         "<html><body>Maintenance</body></html>",
         "not xml at all",
-        sample("response_1.xml").substr(0, 900),                                  // truncated
-        feed(base(ok_base, "<event event_id='1'></zone></event>")),               // mismatched tags
-        feed(base(ok_base, event_xml("event_id='1'"))) + "<eventList/>",          // two roots
-        "<eventList><output><base_event title='x'></output></eventList>",         // unclosed child
-        "\xFF\xFE<\0e\0",                                                         // UTF-16
+        sample("response_1.xml").substr(0, 900),                           // truncated
+        feed(base(ok_base, "<event event_id='1'></zone></event>")),        // mismatched tags
+        feed(base(ok_base, event_xml("event_id='1'"))) + "<eventList/>",   // two roots
+        "<eventList><output><base_event title='x'></output></eventList>",  // unclosed child
+        "\xFF\xFE<\0e\0",                                                  // UTF-16
         "<?xml version='1.0' encoding='EBCDIC'?><eventList/>",
     };
     for (const auto& xml : bad) EXPECT_THROW(read(xml), marquee::feed_error) << xml;
@@ -262,7 +265,10 @@ TEST(feed_reader, reads_an_empty_event_list) {
 
 TEST(feed_reader, converts_latin1_feeds_to_utf8) {
     std::string xml = "<?xml version='1.0' encoding='ISO-8859-1'?><eventList><output>" +
-                      base("base_event_id='1' sell_mode='online' title='Espa\xF1" "a'", event_xml("event_id='1'")) +
+                      base(
+                          "base_event_id='1' sell_mode='online' title='Espa\xF1"
+                          "a'",
+                          event_xml("event_id='1'")) +
                       "</output></eventList>";
     auto seen = read(xml);
     ASSERT_EQ(seen.events.size(), 1u);

@@ -1,8 +1,8 @@
+#include "marquee/ingest/staging.hpp"
 #include "marquee/error.hpp"
 #include "marquee/feed/reader.hpp"
 #include "marquee/ingest/copy_text.hpp"
 #include "marquee/ingest/pipeline.hpp"
-#include "marquee/ingest/staging.hpp"
 
 #include <gtest/gtest.h>
 
@@ -60,7 +60,8 @@ TEST(copy_text, escapes_copy_specials) {
 
 TEST(copy_text, replaces_invalid_utf8_and_drops_nul) {
     std::string out;
-    ingest::append_copy_text(out, std::string("ok \xC3\xB1 \xFF \xC3 \xED\xA0\x80 \xF0\x9F\x8E\xAD", 19) + std::string(1, '\0'));
+    ingest::append_copy_text(
+        out, std::string("ok \xC3\xB1 \xFF \xC3 \xED\xA0\x80 \xF0\x9F\x8E\xAD", 19) + std::string(1, '\0'));
     EXPECT_EQ(out, "ok \xC3\xB1 \xEF\xBF\xBD \xEF\xBF\xBD \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD \xF0\x9F\x8E\xAD");
 }
 

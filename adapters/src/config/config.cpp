@@ -3,9 +3,9 @@
 #include "marquee/error.hpp"
 #include "marquee/log/log.hpp"
 
-#include <boost/url/parse.hpp>
 #include <date/tz.h>
 #include <fmt/format.h>
+#include <boost/url/parse.hpp>
 
 #include <charconv>
 #include <cstdio>

@@ -67,7 +67,9 @@ void set(CURL* h, CURLoption option, T value) {
         throw fetch_error(fmt::format("cannot configure the HTTP client: {}", curl_easy_strerror(rc)), false);
 }
 
-bool transient_status(long status) { return status == 408 || status == 429 || status >= 500; }
+bool transient_status(long status) {
+    return status == 408 || status == 429 || status >= 500;
+}
 
 }  // namespace
 
@@ -109,7 +111,8 @@ fetch_result fetch(const std::string& url, const fetch_limits& limits) {
             throw fetch_error(fmt::format("feed is larger than the {} byte limit", limits.max_bytes), false);
         if (t.no_first_byte)
             throw fetch_error(fmt::format("no response within {} ms", limits.first_byte_timeout.count()), true);
-        bool transient = rc != CURLE_URL_MALFORMAT && rc != CURLE_UNSUPPORTED_PROTOCOL && rc != CURLE_TOO_MANY_REDIRECTS;
+        bool transient =
+            rc != CURLE_URL_MALFORMAT && rc != CURLE_UNSUPPORTED_PROTOCOL && rc != CURLE_TOO_MANY_REDIRECTS;
         auto detail = error_text[0] != '\0' ? std::string(error_text) : std::string(curl_easy_strerror(rc));
         throw fetch_error(fmt::format("fetch failed: {}", detail), transient, static_cast<int>(result.status));
     }

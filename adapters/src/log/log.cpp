@@ -17,10 +17,14 @@ std::string component_ = "marquee";
 
 std::string_view level_name(level lvl) noexcept {
     switch (lvl) {
-        case level::debug: return "DEBUG";
-        case level::info: return "INFO";
-        case level::warn: return "WARN";
-        case level::error: return "ERROR";
+        case level::debug:
+            return "DEBUG";
+        case level::info:
+            return "INFO";
+        case level::warn:
+            return "WARN";
+        case level::error:
+            return "ERROR";
     }
     return "?";
 }
@@ -40,14 +44,16 @@ level parse_level(std::string_view text) {
     throw config_error("LOG_LEVEL", "expected debug, info, warn or error");
 }
 
-bool enabled(level lvl) noexcept { return static_cast<int>(lvl) >= min_level_.load(std::memory_order_relaxed); }
+bool enabled(level lvl) noexcept {
+    return static_cast<int>(lvl) >= min_level_.load(std::memory_order_relaxed);
+}
 
 void write(level lvl, std::string_view message) noexcept {
     try {
         // date::format reads a sys_time as UTC whatever TZ says (fmt 9 would use local time).
         auto now = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
-        auto line = fmt::format("{}Z {} {}: {}\n", date::format("%Y-%m-%dT%H:%M:%S", now), level_name(lvl),
-                                component_, message);
+        auto line = fmt::format("{}Z {} {}: {}\n", date::format("%Y-%m-%dT%H:%M:%S", now), level_name(lvl), component_,
+                                message);
         // One write(2) per line keeps concurrent records whole; a short write to stderr is not retried.
         [[maybe_unused]] auto written = ::write(STDERR_FILENO, line.data(), line.size());
     } catch (...) {

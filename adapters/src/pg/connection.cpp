@@ -12,8 +12,8 @@ std::string with_parameters(const std::string& url, const connection_options& o)
     // libpq URIs take connection parameters as query parameters; later ones win, so the caller's
     // own parameters in the URL stay in force for anything we do not set.
     char separator = url.find('?') == std::string::npos ? '?' : '&';
-    return fmt::format("{}{}connect_timeout={}&application_name={}&options=-c%20statement_timeout%3D{}", url,
-                       separator, o.connect_timeout.count(), o.application_name, o.statement_timeout.count());
+    return fmt::format("{}{}connect_timeout={}&application_name={}&options=-c%20statement_timeout%3D{}", url, separator,
+                       o.connect_timeout.count(), o.application_name, o.statement_timeout.count());
 }
 
 }  // namespace

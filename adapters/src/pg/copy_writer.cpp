@@ -6,7 +6,8 @@
 
 namespace marquee::pg::detail {
 
-void copy_rows(pqxx::transaction_base& tx, const std::string& table, std::string_view columns, const std::string& rows) {
+void copy_rows(pqxx::transaction_base& tx, const std::string& table, std::string_view columns,
+               const std::string& rows) {
     if (rows.empty()) return;
     std::vector<std::string> column_names;
     for (std::size_t start = 0; start < columns.size();) {

@@ -2,10 +2,10 @@
 
 #include "copy_writer.hpp"
 #include "ingestion_sql.hpp"
-#include "new_zone_writer.hpp"
 #include "marquee/error.hpp"
 #include "marquee/log/log.hpp"
 #include "marquee/pg/connection.hpp"
+#include "new_zone_writer.hpp"
 
 #include <boost/uuid/string_generator.hpp>
 #include <pqxx/nontransaction>

@@ -5,10 +5,10 @@
 #include "marquee/pg/connection.hpp"
 
 #include <fmt/format.h>
+#include <xxhash.h>
 #include <pqxx/nontransaction>
 #include <pqxx/result>
 #include <pqxx/transaction>
-#include <xxhash.h>
 
 #include <algorithm>
 #include <fstream>
@@ -33,7 +33,9 @@ constexpr const char* record_sql = "INSERT INTO schema_migrations (version, name
 constexpr const char* lock_sql = "SELECT pg_advisory_lock($1)";
 constexpr const char* unlock_sql = "SELECT pg_advisory_unlock($1)";
 
-std::string checksum(const std::string& sql) { return fmt::format("{:016x}", XXH3_64bits(sql.data(), sql.size())); }
+std::string checksum(const std::string& sql) {
+    return fmt::format("{:016x}", XXH3_64bits(sql.data(), sql.size()));
+}
 
 std::string read_file(const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);
@@ -100,9 +102,10 @@ std::vector<std::string> migrate(pqxx::connection& connection, const std::vector
             auto sum = checksum(m.sql);
             if (auto found = applied.find(m.version); found != applied.end()) {
                 if (found->second != sum)
-                    throw storage_error(fmt::format("migration {} was edited after it was applied; add a new "
-                                                    "migration instead",
-                                                    m.name));
+                    throw storage_error(
+                        fmt::format("migration {} was edited after it was applied; add a new "
+                                    "migration instead",
+                                    m.name));
                 continue;
             }
             pqxx::work tx(connection);

@@ -30,7 +30,8 @@ void new_zone_writer::add(const ingest::staged_batch& batch) {
     // simply replaces what an earlier one left in superseded_.
     std::string direct;
     for (const auto& o : batch.occurrences) {
-        auto rows = std::string_view(batch.new_zone_rows).substr(o.zone_rows_begin, o.zone_rows_end - o.zone_rows_begin);
+        auto rows =
+            std::string_view(batch.new_zone_rows).substr(o.zone_rows_begin, o.zone_rows_end - o.zone_rows_begin);
         if (!copied_.contains(o.id)) {
             if (o.rejected) continue;  // nothing of this event was copied: nothing to undo
             direct += rows;

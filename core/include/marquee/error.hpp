@@ -46,8 +46,7 @@ private:
 /// PostgreSQL failed; carries the SQLSTATE when the server gave one.
 class storage_error : public error {
 public:
-    storage_error(const std::string& what, std::string sqlstate = {})
-        : error(what), sqlstate_(std::move(sqlstate)) {}
+    storage_error(const std::string& what, std::string sqlstate = {}) : error(what), sqlstate_(std::move(sqlstate)) {}
     const std::string& sqlstate() const noexcept { return sqlstate_; }
 
 private:

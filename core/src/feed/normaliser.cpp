@@ -10,7 +10,9 @@
 
 namespace marquee::feed {
 
-std::string_view to_string(sell_mode mode) noexcept { return mode == sell_mode::online ? "online" : "offline"; }
+std::string_view to_string(sell_mode mode) noexcept {
+    return mode == sell_mode::online ? "online" : "offline";
+}
 
 namespace detail {
 namespace {
@@ -25,7 +27,9 @@ bool named(const char* name, const char (&literal)[N]) noexcept {
 }
 
 // pugixml gives NUL-terminated in-place strings; a string_view spares a strlen per use later.
-std::string_view view(const pugi::xml_attribute& a) noexcept { return {a.value(), std::strlen(a.value())}; }
+std::string_view view(const pugi::xml_attribute& a) noexcept {
+    return {a.value(), std::strlen(a.value())};
+}
 
 bool is_blank(std::string_view s) noexcept {
     for (char c : s)
@@ -180,8 +184,10 @@ private:
             }
             if (!seen.first_time(bit)) problem(fmt::format("event repeats attribute {}", name));
         }
-        if (!has_event_id) problem("missing event_id");
-        else if (!valid_id(event_id_)) problem("event_id is empty, too long or has control characters");
+        if (!has_event_id)
+            problem("missing event_id");
+        else if (!valid_id(event_id_))
+            problem("event_id is empty, too long or has control characters");
         if (!has_start) problem("missing event_start_date");
         if (!has_end) problem("missing event_end_date");
         if (reason_.empty() && record_.end < record_.start) problem("event ends before it starts");
@@ -195,9 +201,12 @@ private:
             return problem("base_event_id is empty, too long or has control characters");
         if (!base_.has_title || is_blank(base_.title)) return problem("missing title");
         if (!base_.has_sell_mode) return problem("missing sell_mode");
-        if (base_.sell_mode == "online") record_.mode = sell_mode::online;
-        else if (base_.sell_mode == "offline") record_.mode = sell_mode::offline;
-        else return problem(fmt::format("sell_mode '{}' is neither online nor offline", base_.sell_mode));
+        if (base_.sell_mode == "online")
+            record_.mode = sell_mode::online;
+        else if (base_.sell_mode == "offline")
+            record_.mode = sell_mode::offline;
+        else
+            return problem(fmt::format("sell_mode '{}' is neither online nor offline", base_.sell_mode));
         record_.base_event_id = base_.base_event_id;
         record_.title = base_.title;
         record_.organizer_company_id = base_.organizer_company_id;
@@ -222,8 +231,10 @@ private:
                 } else if (named(name, "price")) {
                     bit = 1;
                     has_price = true;
-                    if (auto p = money::parse_price(value)) z.price = *p;
-                    else problem(fmt::format("zone {}: price '{}' is not a non-negative number", position, value));
+                    if (auto p = money::parse_price(value))
+                        z.price = *p;
+                    else
+                        problem(fmt::format("zone {}: price '{}' is not a non-negative number", position, value));
                 } else if (named(name, "capacity")) {
                     bit = 2;
                     z.capacity = parse_count(value);
@@ -241,8 +252,10 @@ private:
                 }
                 if (!seen.first_time(bit)) problem(fmt::format("zone {} repeats attribute {}", position, name));
             }
-            if (!has_id) problem(fmt::format("zone {}: missing zone_id", position));
-            else if (!valid_id(z.zone_id)) problem(fmt::format("zone {}: zone_id is empty or has control characters", position));
+            if (!has_id)
+                problem(fmt::format("zone {}: missing zone_id", position));
+            else if (!valid_id(z.zone_id))
+                problem(fmt::format("zone {}: zone_id is empty or has control characters", position));
             if (!has_price) problem(fmt::format("zone {}: missing price", position));
             if (!reason_.empty()) return;
             if (!record_.min_price || z.price < *record_.min_price) record_.min_price = z.price;
@@ -265,11 +278,12 @@ constexpr unsigned parse_flags = (pugi::parse_default | pugi::parse_fragment) & 
 void normalise_batch(std::span<char> document, byte_range range, text_encoding encoding, normaliser_scratch& scratch,
                      const std::function<void(const event_outcome&)>& visit) {
     pugi::xml_document doc;
-    auto result = doc.load_buffer_inplace(document.data() + range.begin, range.end - range.begin, parse_flags,
-                                          encoding == text_encoding::latin1 ? pugi::encoding_latin1 : pugi::encoding_utf8);
+    auto result =
+        doc.load_buffer_inplace(document.data() + range.begin, range.end - range.begin, parse_flags,
+                                encoding == text_encoding::latin1 ? pugi::encoding_latin1 : pugi::encoding_utf8);
     if (!result)
-        throw feed_error(fmt::format("malformed feed at byte {}: {}", range.begin + static_cast<std::size_t>(result.offset),
-                                     result.description()));
+        throw feed_error(fmt::format("malformed feed at byte {}: {}",
+                                     range.begin + static_cast<std::size_t>(result.offset), result.description()));
     for (auto base = doc.child("base_event"); base; base = base.next_sibling("base_event")) {
         auto fields = read_base_event(base);
         event_builder builder(fields, scratch);

@@ -10,7 +10,9 @@
 namespace marquee::feed::detail {
 namespace {
 
-bool is_space(char c) noexcept { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool is_space(char c) noexcept {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
 bool is_name_char(char c) noexcept {
     return !is_space(c) && c != '/' && c != '>' && c != '=' && c != '<' && c != '"' && c != '\'';
@@ -54,8 +56,10 @@ private:
 
     void skip_bom() {
         if (doc_.empty()) throw feed_error("malformed feed: the document is empty");
-        if (at("\xEF\xBB\xBF")) pos_ = 3;
-        else if (at("\xFE\xFF") || at("\xFF\xFE")) throw feed_error("malformed feed: UTF-16 feeds are not supported");
+        if (at("\xEF\xBB\xBF"))
+            pos_ = 3;
+        else if (at("\xFE\xFF") || at("\xFF\xFE"))
+            throw feed_error("malformed feed: UTF-16 feeds are not supported");
     }
 
     void read_declaration() {
@@ -258,8 +262,10 @@ private:
         if (finish_start_tag()) return;
         read_children("eventList", [&](std::string_view child, std::size_t, bool empty) {
             if (empty) return;
-            if (child == "output") read_output();
-            else skip_element_body();
+            if (child == "output")
+                read_output();
+            else
+                skip_element_body();
         });
     }
 

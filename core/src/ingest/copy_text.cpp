@@ -57,12 +57,27 @@ void append_copy_text(std::string& out, std::string_view text) {
         if (i >= text.size()) break;
         auto c = static_cast<unsigned char>(text[i]);
         switch (c) {
-            case '\\': out += "\\\\"; ++i; continue;
-            case '\t': out += "\\t"; ++i; continue;
-            case '\n': out += "\\n"; ++i; continue;
-            case '\r': out += "\\r"; ++i; continue;
-            case 0: ++i; continue;
-            default: break;
+            case '\\':
+                out += "\\\\";
+                ++i;
+                continue;
+            case '\t':
+                out += "\\t";
+                ++i;
+                continue;
+            case '\n':
+                out += "\\n";
+                ++i;
+                continue;
+            case '\r':
+                out += "\\r";
+                ++i;
+                continue;
+            case 0:
+                ++i;
+                continue;
+            default:
+                break;
         }
         if (auto length = utf8_sequence_length(text, i)) {
             out.append(text.data() + i, length);

@@ -22,8 +22,12 @@ class parallel_stager {
 public:
     parallel_stager(std::span<char> document, const feed::detail::feed_layout& layout, const provider_context& context,
                     unsigned threads)
-        : document_(document), layout_(layout), context_(context), threads_(threads),
-          window_(std::max<std::size_t>(2, 2 * static_cast<std::size_t>(threads))), results_(layout.batches.size()) {}
+        : document_(document),
+          layout_(layout),
+          context_(context),
+          threads_(threads),
+          window_(std::max<std::size_t>(2, 2 * static_cast<std::size_t>(threads))),
+          results_(layout.batches.size()) {}
 
     pipeline_totals run(const std::function<void(staged_batch&)>& sink) {
         std::vector<std::jthread> workers;
@@ -68,7 +72,8 @@ private:
     // the memory held by staged rows waiting for the database.
     std::optional<std::size_t> take_next() {
         std::unique_lock lock(mutex_);
-        changed_.wait(lock, [&] { return stopped_ || failure_ || next_ >= results_.size() || next_ < consumed_ + window_; });
+        changed_.wait(lock,
+                      [&] { return stopped_ || failure_ || next_ >= results_.size() || next_ < consumed_ + window_; });
         if (stopped_ || failure_ || next_ >= results_.size()) return std::nullopt;
         return next_++;
     }

@@ -4,10 +4,10 @@
 
 #include <xxhash.h>
 
+#include <date/date.h>
 #include <charconv>
 #include <chrono>
 #include <cstring>
-#include <date/date.h>
 
 namespace marquee::ingest {
 namespace {
@@ -29,14 +29,18 @@ void put_optional(std::string& b, const std::optional<T>& value) {
     if (value) put_value(b, *value);
 }
 
-void put_datetime(std::string& b, const time::local_datetime& t) { put_value(b, time::as_utc(t).time_since_epoch().count()); }
+void put_datetime(std::string& b, const time::local_datetime& t) {
+    put_value(b, time::as_utc(t).time_since_epoch().count());
+}
 
 void put_optional_datetime(std::string& b, const std::optional<time::local_datetime>& t) {
     b.push_back(t ? '\1' : '\0');
     if (t) put_datetime(b, *t);
 }
 
-void tab(std::string& out) { out.push_back('\t'); }
+void tab(std::string& out) {
+    out.push_back('\t');
+}
 
 void append_uint(std::string& out, std::uint64_t v) {
     char digits[20];
@@ -54,23 +58,31 @@ void append_int(std::string& out, std::int64_t v) {
 }
 
 void append_optional_text(std::string& out, const std::optional<std::string_view>& s) {
-    if (s) append_copy_text(out, *s);
-    else out += copy_null;
+    if (s)
+        append_copy_text(out, *s);
+    else
+        out += copy_null;
 }
 
 void append_optional_timestamp(std::string& out, const std::optional<time::local_datetime>& t) {
-    if (t) time::append_sql_timestamp(out, *t);
-    else out += copy_null;
+    if (t)
+        time::append_sql_timestamp(out, *t);
+    else
+        out += copy_null;
 }
 
 void append_bool(std::string& out, const std::optional<bool>& b) {
-    if (b) out.push_back(*b ? 't' : 'f');
-    else out += copy_null;
+    if (b)
+        out.push_back(*b ? 't' : 'f');
+    else
+        out += copy_null;
 }
 
 void append_optional_price(std::string& out, const std::optional<money::price>& p) {
-    if (p) money::append_price(out, *p);
-    else out += copy_null;
+    if (p)
+        money::append_price(out, *p);
+    else
+        out += copy_null;
 }
 
 void append_instant(std::string& out, time::instant at) {
@@ -78,9 +90,12 @@ void append_instant(std::string& out, time::instant at) {
     auto day = std::chrono::floor<date::days>(seconds);
     date::year_month_day ymd{day};
     date::hh_mm_ss<std::chrono::seconds> hms{seconds - day};
-    time::local_datetime t{static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                           static_cast<unsigned>(ymd.day()), static_cast<unsigned>(hms.hours().count()),
-                           static_cast<unsigned>(hms.minutes().count()), static_cast<unsigned>(hms.seconds().count())};
+    time::local_datetime t{static_cast<int>(ymd.year()),
+                           static_cast<unsigned>(ymd.month()),
+                           static_cast<unsigned>(ymd.day()),
+                           static_cast<unsigned>(hms.hours().count()),
+                           static_cast<unsigned>(hms.minutes().count()),
+                           static_cast<unsigned>(hms.seconds().count())};
     time::append_sql_timestamp(out, t);
     out += "+00";
 }
@@ -127,8 +142,10 @@ std::int64_t content_hash(const feed::event_record& e, std::string_view time_zon
 
 void batch_stager::add(const feed::event_outcome& outcome, std::uint64_t seq) {
     ++out_.events_seen;
-    if (auto* event = std::get_if<feed::event_record>(&outcome)) add_event(*event, seq);
-    else add_rejection(std::get<feed::rejection>(outcome), seq);
+    if (auto* event = std::get_if<feed::event_record>(&outcome))
+        add_event(*event, seq);
+    else
+        add_rejection(std::get<feed::rejection>(outcome), seq);
 }
 
 namespace {
@@ -241,8 +258,10 @@ void batch_stager::append_zone_rows(std::string& zones, const feed::event_record
         tab(zones);
         append_optional_text(zones, z.name);
         tab(zones);
-        if (z.capacity) append_int(zones, *z.capacity);
-        else zones += copy_null;
+        if (z.capacity)
+            append_int(zones, *z.capacity);
+        else
+            zones += copy_null;
         tab(zones);
         money::append_price(zones, z.price);
         tab(zones);

@@ -33,8 +33,8 @@ std::optional<std::size_t> read_datetime(std::string_view text, std::string_view
                                          local_datetime& out) noexcept {
     unsigned year = 0;
     if (!read_digits(text, 0, 4, year) || text.size() < 19) return std::nullopt;
-    if (text[4] != '-' || text[7] != '-' || separators.find(text[10]) == std::string_view::npos ||
-        text[13] != ':' || text[16] != ':')
+    if (text[4] != '-' || text[7] != '-' || separators.find(text[10]) == std::string_view::npos || text[13] != ':' ||
+        text[16] != ':')
         return std::nullopt;
     out.year = static_cast<int>(year);
     if (!read_digits(text, 5, 2, out.month) || !read_digits(text, 8, 2, out.day) ||

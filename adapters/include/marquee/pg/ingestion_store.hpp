@@ -19,7 +19,7 @@ struct ingestion_report {
     std::size_t events_changed = 0;  // new or changed events written
     std::size_t events_rejected = 0;
     std::size_t events_unchanged = 0;
-    std::int64_t data_version = 0;   // the new version, or 0 when searchable data did not change
+    std::int64_t data_version = 0;  // the new version, or 0 when searchable data did not change
     std::vector<feed::rejection> rejections;
 };
 
@@ -55,7 +55,8 @@ public:
     bool has_newer_success(const std::string& provider, const std::string& slot);
 
     /// Records the failure of a run. Never throws: the failure being recorded matters more.
-    void fail_run(std::int64_t run_id, const std::string& error, std::size_t seen = 0, std::size_t rejected = 0) noexcept;
+    void fail_run(std::int64_t run_id, const std::string& error, std::size_t seen = 0,
+                  std::size_t rejected = 0) noexcept;
 
     /// Parses `document` (in place) and merges it into the provider's events in one transaction
     /// that also marks the run succeeded. Throws feed_error (nothing written) for an unreadable

@@ -11,7 +11,7 @@
 namespace marquee::ingest {
 
 struct pipeline_options {
-    unsigned threads = 0;                              // 0: the hardware concurrency
+    unsigned threads = 0;                            // 0: the hardware concurrency
     std::size_t batch_bytes = std::size_t{4} << 20;  // feed bytes per batch
 };
 

@@ -50,9 +50,9 @@ inline constexpr std::string_view stage_zone_columns = "seq, event, position, zo
 inline constexpr std::string_view zone_columns = "event, position, zone_id, name, capacity, price, numbered";
 
 struct staged_batch {
-    std::string event_rows;  // COPY text rows for the stage_events table
-    std::string zone_rows;   // COPY text rows for the stage_zones table (changed events)
-    std::string new_zone_rows;  // COPY text rows for the zones table (events not stored yet)
+    std::string event_rows;               // COPY text rows for the stage_events table
+    std::string zone_rows;                // COPY text rows for the stage_zones table (changed events)
+    std::string new_zone_rows;            // COPY text rows for the zones table (events not stored yet)
     std::vector<occurrence> occurrences;  // of new events, and rejected ones with a key
     std::vector<feed::rejection> rejections;
     std::size_t events_seen = 0;
