@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
     std::ofstream zones(argv[3], std::ios::binary);
     marquee::time::zone zone("UTC");
     marquee::ingest::known_hashes known;
-    marquee::ingest::provider_context context{"default", &zone, &known};
+    marquee::ingest::provider_context context{"default", &zone, &known, {}};
     marquee::ingest::stage_feed(document, context, {}, [&](marquee::ingest::staged_batch& batch) {
         events << batch.event_rows;
         zones << batch.new_zone_rows;  // a first load: every event is new, its zones go to the zones table

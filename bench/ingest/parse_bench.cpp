@@ -84,7 +84,7 @@ int main(int argc, char** argv) {
     std::size_t events = 0;
     if (wanted("marquee"))
         marquee_parse = best_seconds(repeat, original, [&](std::string& doc) {
-            marquee::ingest::provider_context context{"bench", &zone, &known};
+            marquee::ingest::provider_context context{"bench", &zone, &known, {}};
             auto totals = marquee::ingest::stage_feed(doc, context, {threads, batch_bytes}, [](auto&) {});
             events = totals.events_seen;
         });

@@ -66,7 +66,7 @@ seen_feed read(std::string xml, std::size_t batch_bytes = 1 << 20) {
                                    z.capacity, marquee::money::to_string(z.price), z.numbered});
             seen.events.push_back(std::move(s));
         },
-        {batch_bytes});
+        {batch_bytes, {}});
     return seen;
 }
 

@@ -102,3 +102,16 @@ TEST(fetch_job, rejects_bad_members) {
 }
 
 }  // namespace
+
+TEST(fetch_job, error_messages_quote_and_cut_hostile_values) {
+    auto huge = std::string(100'000, 'x') + "\\nforged log line";
+    for (const auto& json :
+         {R"({"job_id":")" + huge + R"(","provider":"acme","scheduled_for":"2024-03-10T12:00:00Z"})",
+          R"({"job_id":"0b7e4a36-5c0e-4d7a-9a51-2f3c1d6e8b90","provider":")" + huge +
+              R"(","scheduled_for":"2024-03-10T12:00:00Z"})",
+          R"({"job_id":"0b7e4a36-5c0e-4d7a-9a51-2f3c1d6e8b90","provider":"acme","scheduled_for":")" + huge + R"("})"}) {
+        auto message = error_of(json);
+        EXPECT_LT(message.size(), 200u) << message.substr(0, 300);
+        EXPECT_EQ(message.find('\n'), std::string::npos);
+    }
+}

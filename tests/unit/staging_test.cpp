@@ -30,7 +30,7 @@ struct staged {
 staged stage(std::string xml, const ingest::known_hashes& known, unsigned threads = 1, std::size_t batch = 1 << 20) {
     static const time::zone utc("UTC");
     staged out;
-    ingest::provider_context context{"default", &utc, &known};
+    ingest::provider_context context{"default", &utc, &known, {}};
     out.totals = ingest::stage_feed(xml, context, {threads, batch}, [&](ingest::staged_batch& b) {
         out.events += b.event_rows;
         out.zones += b.zone_rows;
@@ -107,7 +107,7 @@ TEST(staging, a_time_zone_change_changes_every_event) {
     auto xml = feed_with("Show", "10");
     auto known = hashes_of(xml);
     static const time::zone madrid("Europe/Madrid");
-    ingest::provider_context context{"default", &madrid, &known};
+    ingest::provider_context context{"default", &madrid, &known, {}};
     auto totals = ingest::stage_feed(xml, context, {1, 1 << 20}, [](ingest::staged_batch&) {});
     EXPECT_EQ(totals.events_changed, 1u);
 }

@@ -48,6 +48,10 @@ class storage_error : public error {
 public:
     storage_error(const std::string& what, std::string sqlstate = {}) : error(what), sqlstate_(std::move(sqlstate)) {}
     const std::string& sqlstate() const noexcept { return sqlstate_; }
+    /// A data exception (SQLSTATE class 22) or an integrity constraint violation (class 23): the
+    /// data cannot be stored as it is, so retrying the same data cannot help. Connection, resource
+    /// and every other error may pass.
+    bool is_data_error() const noexcept { return sqlstate_.starts_with("22") || sqlstate_.starts_with("23"); }
 
 private:
     std::string sqlstate_;

@@ -73,6 +73,18 @@ std::optional<validation_error> validate(const provider& p) {
     if (p.max_feed_bytes <= 0)
         return validation_error{"max_feed_bytes",
                                 fmt::format("{} is not a positive number of bytes", p.max_feed_bytes)};
+    constexpr std::int64_t int_max = std::numeric_limits<std::int32_t>::max();
+    struct cap {
+        const char* field;
+        std::int64_t value;
+        std::int64_t least;
+    };
+    for (auto [field, value, least] : {cap{"max_zones_per_event", p.caps.max_zones_per_event, 1},
+                                       cap{"max_events_per_base_event", p.caps.max_events_per_base_event, 1},
+                                       cap{"max_attribute_bytes", p.caps.max_attribute_bytes, 255},
+                                       cap{"max_rejections_kept", p.caps.max_rejections_kept, 0}})
+        if (value < least || value > int_max)
+            return validation_error{field, fmt::format("{} is not between {} and {}", value, least, int_max)};
     return std::nullopt;
 }
 

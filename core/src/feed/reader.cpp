@@ -9,7 +9,8 @@ void for_each_event(std::span<char> document, const std::function<void(const eve
                     const read_options& options) {
     auto layout = detail::scan_feed({document.data(), document.size()}, options.batch_bytes);
     detail::normaliser_scratch scratch;
-    for (const auto& batch : layout.batches) detail::normalise_batch(document, batch, layout.encoding, scratch, visit);
+    for (const auto& batch : layout.batches)
+        detail::normalise_batch(document, batch, layout.encoding, options.caps, scratch, visit);
 }
 
 }  // namespace marquee::feed

@@ -29,6 +29,20 @@ class scanner {
 public:
     scanner(std::string_view doc, std::size_t batch_bytes) : doc_(doc), batch_bytes_(batch_bytes) {}
 
+    void children(std::size_t begin, const std::function<void(const child_element&)>& visit) {
+        pos_ = begin + 1;
+        auto parent = read_name();
+        if (finish_start_tag()) return;
+        read_children(parent, [&](std::string_view name, std::size_t tag_start, bool empty) {
+            child_element child{name, tag_start, pos_, pos_};
+            auto attributes_before = attributes_;
+            if (!empty) skip_element_body(&child);
+            child.nodes += attributes_ - attributes_before;
+            child.end = pos_;
+            visit(child);
+        });
+    }
+
     feed_layout run() {
         skip_bom();
         skip_prolog();
@@ -146,7 +160,9 @@ private:
     bool finish_start_tag() {
         for (; pos_ < doc_.size(); ++pos_) {
             char c = doc_[pos_];
-            if (c == '"' || c == '\'') {
+            if (c == '=') {
+                ++attributes_;
+            } else if (c == '"' || c == '\'') {
                 auto close = doc_.find(c, pos_ + 1);
                 if (close == std::string_view::npos) break;
                 pos_ = close;
@@ -188,8 +204,9 @@ private:
     }
 
     // Skips the rest of an element whose start tag has been read, counting nesting only: the
-    // inside is checked by pugixml later (or ignored, for elements we do not read).
-    void skip_element_body() {
+    // inside is checked by pugixml later (or ignored, for elements we do not read). With `count`,
+    // also counts what is inside.
+    void skip_element_body(child_element* count = nullptr) {
         std::size_t depth = 1;
         while (depth > 0) {
             auto next = doc_.find('<', pos_);
@@ -205,7 +222,11 @@ private:
                 --depth;
             } else {
                 ++pos_;
-                read_name();
+                auto name = read_name();
+                if (count) {
+                    ++count->nodes;
+                    if (depth == 1 && name == "zone") ++count->zones;
+                }
                 if (!finish_start_tag()) ++depth;
             }
         }
@@ -242,11 +263,17 @@ private:
         std::size_t batch_begin = 0;
         bool open = false;
         auto end_tag = read_children("output", [&](std::string_view, std::size_t tag_start, bool empty) {
+            if (!empty) skip_element_body();
+            if (pos_ - tag_start > batch_bytes_) {
+                if (open) layout_.batches.push_back({batch_begin, tag_start});
+                layout_.batches.push_back({tag_start, pos_, true});
+                open = false;
+                return;
+            }
             if (!open) {
                 batch_begin = tag_start;
                 open = true;
             }
-            if (!empty) skip_element_body();
             if (pos_ - batch_begin >= batch_bytes_) {
                 layout_.batches.push_back({batch_begin, pos_});
                 open = false;
@@ -280,6 +307,7 @@ private:
     std::string_view doc_;
     std::size_t batch_bytes_;
     std::size_t pos_ = 0;
+    std::size_t attributes_ = 0;
     feed_layout layout_;
 };
 
@@ -287,6 +315,11 @@ private:
 
 feed_layout scan_feed(std::string_view document, std::size_t batch_bytes) {
     return scanner(document, std::max<std::size_t>(batch_bytes, 1)).run();
+}
+
+void for_each_child(std::string_view document, std::size_t begin,
+                    const std::function<void(const child_element&)>& visit) {
+    scanner(document, 1).children(begin, visit);
 }
 
 }  // namespace marquee::feed::detail

@@ -32,6 +32,28 @@ void uuid::append_to(std::string& out) const {
     }
 }
 
+std::optional<uuid> parse_uuid(std::string_view text) noexcept {
+    if (text.size() != 36) return std::nullopt;
+    auto nibble = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    uuid id;
+    std::size_t pos = 0;
+    for (std::size_t i = 0; i < id.bytes.size(); ++i) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) {
+            if (text[pos++] != '-') return std::nullopt;
+        }
+        int high = nibble(text[pos++]);
+        int low = nibble(text[pos++]);
+        if (high < 0 || low < 0) return std::nullopt;
+        id.bytes[i] = static_cast<std::uint8_t>(high << 4 | low);
+    }
+    return id;
+}
+
 std::size_t uuid_hash::operator()(const uuid& u) const noexcept {
     // SHA-1 output is uniformly distributed: any 8 bytes make a good hash.
     std::size_t h;

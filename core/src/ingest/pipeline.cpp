@@ -85,12 +85,16 @@ private:
                 staged_batch batch;
                 // Rows take about as many bytes as the XML they come from; growing strings
                 // by doubling would copy them over and over.
+                // A split batch is one oversized element, mostly rejected: reserve nothing for it.
                 const auto& range = layout_.batches[*index];
-                batch.new_zone_rows.reserve(range.end - range.begin);
-                batch.event_rows.reserve((range.end - range.begin) / 16);
+                if (!range.split) {
+                    batch.new_zone_rows.reserve(range.end - range.begin);
+                    batch.event_rows.reserve((range.end - range.begin) / 16);
+                }
                 batch_stager stager(context_, batch);
                 std::uint64_t seq = static_cast<std::uint64_t>(*index) << seq_batch_shift;
-                feed::detail::normalise_batch(document_, layout_.batches[*index], layout_.encoding, scratch,
+                feed::detail::normalise_batch(document_, layout_.batches[*index], layout_.encoding, context_.caps,
+                                              scratch,
                                               [&](const feed::event_outcome& outcome) { stager.add(outcome, seq++); });
                 std::lock_guard lock(mutex_);
                 results_[*index] = std::move(batch);

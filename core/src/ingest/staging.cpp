@@ -2,6 +2,7 @@
 
 #include "marquee/ingest/copy_text.hpp"
 
+#include <fmt/format.h>
 #include <xxhash.h>
 
 #include <date/date.h>
@@ -164,7 +165,7 @@ void batch_stager::append_short_row(std::uint64_t seq, const ids::uuid& id, char
     auto& out = out_.event_rows;
     append_occurrence_key(out, seq, id);
     out.push_back(kind);
-    for (int column = 0; column < 16; ++column) {
+    for (int column = 0; column < short_row_null_columns; ++column) {
         tab(out);
         out += copy_null;
     }
@@ -180,6 +181,17 @@ void batch_stager::add_rejection(const feed::rejection& rejected, std::uint64_t 
 }
 
 void batch_stager::add_event(const feed::event_record& e, std::uint64_t seq) {
+    // Wall-clock times the normaliser accepted can still leave the storable range once the
+    // provider's time zone is applied: such an event is rejected like any other invalid one.
+    auto starts_at = context_.zone->to_instant(e.start);
+    auto ends_at = context_.zone->to_instant(e.end);
+    if (!time::is_storable(starts_at) || !time::is_storable(ends_at)) {
+        auto which = !time::is_storable(starts_at) ? "event_start_date" : "event_end_date";
+        return add_rejection(
+            {std::string(e.base_event_id), std::string(e.event_id),
+             fmt::format("{} is outside the years 0001-9999 in time zone {}", which, context_.zone->name()), true},
+            seq);
+    }
     auto id = ids::event_uuid(context_.provider, e.base_event_id, e.event_id);
     auto hash = content_hash(e, context_.zone->name(), hash_scratch_);
     char kind = row_kind::added;
@@ -213,9 +225,9 @@ void batch_stager::add_event(const feed::event_record& e, std::uint64_t seq) {
     tab(out);
     time::append_sql_timestamp(out, e.end);
     tab(out);
-    append_instant(out, context_.zone->to_instant(e.start));
+    append_instant(out, starts_at);
     tab(out);
-    append_instant(out, context_.zone->to_instant(e.end));
+    append_instant(out, ends_at);
     tab(out);
     append_optional_timestamp(out, e.sell_from);
     tab(out);

@@ -1,6 +1,7 @@
 #include "marquee/jobs/fetch_job.hpp"
 
 #include "marquee/domain/provider.hpp"
+#include "marquee/text/utf8.hpp"
 #include "marquee/time/local_datetime.hpp"
 
 #include <date/date.h>
@@ -63,21 +64,21 @@ parse_result parse_fetch_job(std::string_view json) {
     fetch_job job;
     auto* id = string_member(*o, "job_id");
     if (!id) return parse_error{"job_id: missing or not a string"};
-    if (!is_canonical_uuid(*id)) return parse_error{fmt::format("job_id: '{}' is not a UUID", std::string_view(*id))};
+    if (!is_canonical_uuid(*id)) return parse_error{fmt::format("job_id: {} is not a UUID", text::quoted(*id))};
     job.job_id = std::string(*id);
 
     auto* provider = string_member(*o, "provider");
     if (!provider) return parse_error{"provider: missing or not a string"};
     if (!domain::is_valid_provider_name(*provider))
-        return parse_error{fmt::format("provider: '{}' is not a valid provider name", std::string_view(*provider))};
+        return parse_error{fmt::format("provider: {} is not a valid provider name", text::quoted(*provider))};
     job.provider = std::string(*provider);
 
     auto* scheduled = string_member(*o, "scheduled_for");
     if (!scheduled) return parse_error{"scheduled_for: missing or not a string"};
     auto instant = time::parse_rfc3339(*scheduled);
     if (!instant || instant->time_since_epoch() % std::chrono::seconds{1} != std::chrono::microseconds{0})
-        return parse_error{fmt::format("scheduled_for: '{}' is not an RFC 3339 date-time in whole seconds",
-                                       std::string_view(*scheduled))};
+        return parse_error{
+            fmt::format("scheduled_for: {} is not an RFC 3339 date-time in whole seconds", text::quoted(*scheduled))};
     job.scheduled_for = std::chrono::time_point_cast<std::chrono::seconds>(*instant);
 
     if (auto* attempt = o->if_contains("attempt")) {

@@ -64,6 +64,16 @@ std::optional<local_datetime> parse_local_datetime(std::string_view text) noexce
     return t;
 }
 
+bool is_storable(const local_datetime& t) noexcept {
+    return t.year >= 1 && t.year <= 9999;
+}
+
+bool is_storable(instant t) noexcept {
+    constexpr auto first = date::sys_days{date::year{1} / 1 / 1};
+    constexpr auto after_last = date::sys_days{date::year{10000} / 1 / 1};
+    return t >= first && t < after_last;
+}
+
 std::string format_date(const local_datetime& t) {
     std::string out;
     out.reserve(10);

@@ -2,6 +2,8 @@
 // A feed provider as marquee stores it (table providers), and the rules a provider must satisfy
 // before it is stored. The same rules are CHECK constraints in migrations/0001_init.sql where SQL
 // can express them; the schedule and the time zone can only be checked here.
+#include "marquee/feed/limits.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -17,12 +19,15 @@ struct provider {
     bool enabled = true;
     std::int64_t fetch_timeout_ms = 120000;
     std::int64_t max_feed_bytes = 536870912;
+    feed::limits caps;
 
     friend bool operator==(const provider&, const provider&) = default;
 };
 
 /// Which field of a provider is wrong and why, e.g. {"schedule", "minute: 60 is out of range 0-59"}.
-/// `field` is the member's name (name, url, schedule, time_zone, fetch_timeout_ms, max_feed_bytes).
+/// `field` is the member's name (name, url, schedule, time_zone, fetch_timeout_ms, max_feed_bytes,
+/// or one of the caps: max_zones_per_event, max_events_per_base_event, max_attribute_bytes,
+/// max_rejections_kept).
 struct validation_error {
     std::string field;
     std::string message;
@@ -36,7 +41,9 @@ bool is_valid_feed_url(std::string_view url) noexcept;
 
 /// The first problem with `p`, or nullopt when it may be stored. Checks the name pattern, the URL,
 /// that the schedule parses (cron::schedule), that the time zone is known to the tz database, and
-/// that fetch_timeout_ms (at most 2^31-1, it is an integer column) and max_feed_bytes are positive.
+/// that fetch_timeout_ms (at most 2^31-1, it is an integer column) and max_feed_bytes are positive,
+/// and that the caps fit their integer columns: zones and events per element at least 1, attribute
+/// bytes at least 255 (the longest id), rejections kept at least 0.
 std::optional<validation_error> validate(const provider& p);
 
 }  // namespace marquee::domain

@@ -5,6 +5,7 @@
 #include <compare>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,9 @@ struct uuid {
     void append_to(std::string& out) const;
     friend auto operator<=>(const uuid&, const uuid&) = default;
 };
+
+/// Parses the canonical text form (36 characters, hex digits in either case); nullopt otherwise.
+std::optional<uuid> parse_uuid(std::string_view text) noexcept;
 
 struct uuid_hash {
     std::size_t operator()(const uuid& u) const noexcept;

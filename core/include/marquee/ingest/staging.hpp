@@ -3,6 +3,7 @@
 // changed since the last ingestion: an unchanged event costs one short "seen" row, its zones are
 // not even serialised.
 #include "marquee/feed/event_record.hpp"
+#include "marquee/feed/limits.hpp"
 #include "marquee/ids/event_id.hpp"
 #include "marquee/time/local_datetime.hpp"
 
@@ -21,6 +22,7 @@ struct provider_context {
     std::string_view provider;
     const time::zone* zone = nullptr;
     const known_hashes* known = nullptr;
+    feed::limits caps;
 };
 
 /// An occurrence of a not-yet-stored event, or a rejected occurrence of any event, in feed order.
@@ -48,6 +50,8 @@ inline constexpr std::string_view stage_event_columns =
     "starts_at, ends_at, sell_from, sell_to, sold_out, min_price, max_price, zone_count, content_hash";
 inline constexpr std::string_view stage_zone_columns = "seq, event, position, zone_id, name, capacity, price, numbered";
 inline constexpr std::string_view zone_columns = "event, position, zone_id, name, capacity, price, numbered";
+/// A short row (unchanged or rejected) is "seq\tid\tkind" and a NULL for each remaining column.
+inline constexpr int short_row_null_columns = 16;
 
 struct staged_batch {
     std::string event_rows;               // COPY text rows for the stage_events table

@@ -30,6 +30,14 @@ struct local_datetime {
 /// rejected). Returns nullopt on any deviation.
 std::optional<local_datetime> parse_local_datetime(std::string_view text) noexcept;
 
+/// Whether marquee can store and serve it: years 0001 to 9999, what PostgreSQL's timestamp and
+/// the four-digit formats hold (year 0000 parses, but PostgreSQL has no year zero).
+bool is_storable(const local_datetime& t) noexcept;
+/// The same for an instant: from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z. A storable
+/// wall-clock time can leave this range once its time zone is applied (9999-12-31T23:00:00 in
+/// New York is in the year 10000 UTC).
+bool is_storable(instant t) noexcept;
+
 /// "YYYY-MM-DD".
 std::string format_date(const local_datetime& t);
 /// "HH:MM:SS".
