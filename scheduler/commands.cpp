@@ -77,6 +77,10 @@ domain::provider apply(domain::provider p, const provider_changes& c) {
     if (c.time_zone) p.time_zone = *c.time_zone;
     if (c.fetch_timeout_ms) p.fetch_timeout_ms = *c.fetch_timeout_ms;
     if (c.max_feed_bytes) p.max_feed_bytes = *c.max_feed_bytes;
+    if (c.max_zones_per_event) p.caps.max_zones_per_event = *c.max_zones_per_event;
+    if (c.max_events_per_base_event) p.caps.max_events_per_base_event = *c.max_events_per_base_event;
+    if (c.max_attribute_bytes) p.caps.max_attribute_bytes = *c.max_attribute_bytes;
+    if (c.max_rejections_kept) p.caps.max_rejections_kept = *c.max_rejections_kept;
     return p;
 }
 

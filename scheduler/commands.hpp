@@ -33,6 +33,10 @@ struct provider_changes {
     std::optional<std::string> time_zone;
     std::optional<std::int64_t> fetch_timeout_ms;
     std::optional<std::int64_t> max_feed_bytes;
+    std::optional<std::int64_t> max_zones_per_event;
+    std::optional<std::int64_t> max_events_per_base_event;
+    std::optional<std::int64_t> max_attribute_bytes;
+    std::optional<std::int64_t> max_rejections_kept;
 };
 
 int provider_add(const std::string& database_url, const std::string& name, const provider_changes& changes);

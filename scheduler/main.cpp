@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
     std::string name;
     std::string url, schedule, time_zone;
     std::int64_t fetch_timeout_ms = 0, max_feed_bytes = 0;
+    marquee::feed::limits caps;
     // Options given on the command line, to tell "not given" from a default value.
     std::vector<std::function<void(scheduler::provider_changes&)>> given;
     auto editing = [&](CLI::App* cmd) {
@@ -46,14 +47,37 @@ int main(int argc, char** argv) {
         auto* o_timeout = cmd->add_option("--fetch-timeout-ms", fetch_timeout_ms, "Fetch deadline (default 120000)");
         auto* o_bytes =
             cmd->add_option("--max-feed-bytes", max_feed_bytes, "Largest feed accepted (default 536870912)");
-        given.push_back([&, cmd, o_url, o_schedule, o_zone, o_timeout, o_bytes](scheduler::provider_changes& c) {
-            if (!*cmd) return;
-            if (o_url->count() > 0) c.url = url;
-            if (o_schedule->count() > 0) c.schedule = schedule;
-            if (o_zone->count() > 0) c.time_zone = time_zone;
-            if (o_timeout->count() > 0) c.fetch_timeout_ms = fetch_timeout_ms;
-            if (o_bytes->count() > 0) c.max_feed_bytes = max_feed_bytes;
-        });
+        // The feed caps (feed::limits): an event over one is rejected alone.
+        struct cap_option {
+            CLI::Option* option;
+            std::int64_t* value;
+            std::optional<std::int64_t> scheduler::provider_changes::*field;
+        };
+        std::vector<cap_option> cap_options;
+        auto add_cap = [&](const char* flag, std::int64_t& value,
+                           std::optional<std::int64_t> scheduler::provider_changes::*field, const char* help) {
+            cap_options.push_back({cmd->add_option(flag, value, help), &value, field});
+        };
+        add_cap("--max-zones-per-event", caps.max_zones_per_event, &scheduler::provider_changes::max_zones_per_event,
+                "Zones an event may have (default 10000)");
+        add_cap("--max-events-per-base-event", caps.max_events_per_base_event,
+                &scheduler::provider_changes::max_events_per_base_event,
+                "Events a base_event may have (default 10000)");
+        add_cap("--max-attribute-bytes", caps.max_attribute_bytes, &scheduler::provider_changes::max_attribute_bytes,
+                "Longest title, name or organizer accepted, in bytes (default 4096)");
+        add_cap("--max-rejections-kept", caps.max_rejections_kept, &scheduler::provider_changes::max_rejections_kept,
+                "Rejected events logged one by one per run; the rest are counted (default 100)");
+        given.push_back(
+            [&, cmd, o_url, o_schedule, o_zone, o_timeout, o_bytes, cap_options](scheduler::provider_changes& c) {
+                if (!*cmd) return;
+                for (const auto& o : cap_options)
+                    if (o.option->count() > 0) c.*(o.field) = *o.value;
+                if (o_url->count() > 0) c.url = url;
+                if (o_schedule->count() > 0) c.schedule = schedule;
+                if (o_zone->count() > 0) c.time_zone = time_zone;
+                if (o_timeout->count() > 0) c.fetch_timeout_ms = fetch_timeout_ms;
+                if (o_bytes->count() > 0) c.max_feed_bytes = max_feed_bytes;
+            });
         return cmd;
     };
     auto naming = [&](CLI::App* cmd) {

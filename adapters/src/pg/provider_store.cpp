@@ -9,31 +9,38 @@ namespace marquee::pg {
 namespace {
 
 constexpr const char* insert_provider_sql = R"(
-INSERT INTO providers (name, url, schedule, time_zone, enabled, fetch_timeout_ms, max_feed_bytes)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO providers (name, url, schedule, time_zone, enabled, fetch_timeout_ms, max_feed_bytes,
+                       max_zones_per_event, max_events_per_base_event, max_attribute_bytes, max_rejections_kept)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 ON CONFLICT (name) DO NOTHING
 RETURNING name)";
 
 constexpr const char* update_provider_sql = R"(
 UPDATE providers
 SET url = $2, schedule = $3, time_zone = $4, enabled = $5, fetch_timeout_ms = $6, max_feed_bytes = $7,
+    max_zones_per_event = $8, max_events_per_base_event = $9, max_attribute_bytes = $10, max_rejections_kept = $11,
     updated_at = now()
 WHERE name = $1
 RETURNING name)";
 
 constexpr const char* upsert_provider_sql = R"(
-INSERT INTO providers (name, url, schedule, time_zone, enabled, fetch_timeout_ms, max_feed_bytes)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO providers (name, url, schedule, time_zone, enabled, fetch_timeout_ms, max_feed_bytes,
+                       max_zones_per_event, max_events_per_base_event, max_attribute_bytes, max_rejections_kept)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 ON CONFLICT (name) DO UPDATE
 SET url = EXCLUDED.url, schedule = EXCLUDED.schedule, time_zone = EXCLUDED.time_zone, updated_at = now()
 WHERE (providers.url, providers.schedule, providers.time_zone)
       IS DISTINCT FROM (EXCLUDED.url, EXCLUDED.schedule, EXCLUDED.time_zone))";
 
 constexpr const char* get_provider_sql = R"(
-SELECT name, url, schedule, time_zone, enabled, fetch_timeout_ms, max_feed_bytes FROM providers WHERE name = $1)";
+SELECT name, url, schedule, time_zone, enabled, fetch_timeout_ms, max_feed_bytes,
+       max_zones_per_event, max_events_per_base_event, max_attribute_bytes, max_rejections_kept
+  FROM providers WHERE name = $1)";
 
 constexpr const char* list_providers_sql = R"(
-SELECT name, url, schedule, time_zone, enabled, fetch_timeout_ms, max_feed_bytes FROM providers ORDER BY name)";
+SELECT name, url, schedule, time_zone, enabled, fetch_timeout_ms, max_feed_bytes,
+       max_zones_per_event, max_events_per_base_event, max_attribute_bytes, max_rejections_kept
+  FROM providers ORDER BY name)";
 
 constexpr const char* delete_provider_sql = "DELETE FROM providers WHERE name = $1 RETURNING name";
 
@@ -63,6 +70,10 @@ domain::provider from_row(const pqxx::row& row) {
     p.enabled = row[4].as<bool>();
     p.fetch_timeout_ms = row[5].as<std::int64_t>();
     p.max_feed_bytes = row[6].as<std::int64_t>();
+    p.caps.max_zones_per_event = row[7].as<std::int64_t>();
+    p.caps.max_events_per_base_event = row[8].as<std::int64_t>();
+    p.caps.max_attribute_bytes = row[9].as<std::int64_t>();
+    p.caps.max_rejections_kept = row[10].as<std::int64_t>();
     return p;
 }
 
@@ -80,7 +91,9 @@ decltype(auto) in_transaction(pqxx::connection& conn, Body&& body) {
 }
 
 pqxx::result exec_provider(pqxx::work& tx, const char* sql, const domain::provider& p) {
-    return tx.exec_params(sql, p.name, p.url, p.schedule, p.time_zone, p.enabled, p.fetch_timeout_ms, p.max_feed_bytes);
+    return tx.exec_params(sql, p.name, p.url, p.schedule, p.time_zone, p.enabled, p.fetch_timeout_ms, p.max_feed_bytes,
+                          p.caps.max_zones_per_event, p.caps.max_events_per_base_event, p.caps.max_attribute_bytes,
+                          p.caps.max_rejections_kept);
 }
 
 }  // namespace
@@ -94,12 +107,14 @@ provider_store& provider_store::operator=(provider_store&&) noexcept = default;
 
 template <typename Body>
 decltype(auto) provider_store::run(Body&& body) {
-    if (conn_ && !conn_->is_open()) conn_.reset();
+    if (conn_ && !usable(*conn_)) conn_.reset();
     if (!conn_) conn_ = connect(database_url_, options_);
     try {
         return translate_errors([&] { return in_transaction(*conn_, body); });
-    } catch (const storage_error&) {
-        if (!conn_->is_open()) conn_.reset();
+    } catch (const storage_error& e) {
+        // libpqxx can call a connection the server has dropped open: keep it only when the server
+        // answered and refused the data.
+        if (!e.is_data_error() || !conn_->is_open()) conn_.reset();
         throw;
     }
 }
