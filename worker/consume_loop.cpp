@@ -1,5 +1,6 @@
 #include "consume_loop.hpp"
 
+#include "job_outcome.hpp"
 #include "marquee/amqp/consumer.hpp"
 #include "marquee/amqp/publisher.hpp"
 #include "marquee/amqp/topology.hpp"
@@ -56,6 +57,13 @@ private:
         auto outcome = runner_.run(job);
         metrics_.run_duration.observe(
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+        count(job, outcome);
+        auto action = decide(outcome, job, retry_);
+        if (!carry_out(action, outcome.message)) return consumer_.reject(d, true);
+        consumer_.ack(d);
+    }
+
+    void count(const jobs::fetch_job& job, const job_outcome& outcome) {
         switch (outcome.status) {
             case job_status::succeeded:
                 metrics_.succeeded.inc();
@@ -71,51 +79,42 @@ private:
                 break;
             case job_status::failed_transient:
                 metrics_.failed.inc();
-                if (!schedule_retry(job, outcome.message)) return consumer_.reject(d, true);
                 break;
             case job_status::deferred:
-                if (!defer(job, outcome.message)) return consumer_.reject(d, true);
                 break;
         }
-        consumer_.ack(d);
     }
 
-    // Parks the job in the retry queue for the first retry delay without spending an attempt.
-    bool defer(const jobs::fetch_job& job, const std::string& reason) {
+    // Publishes what the action asks for; false when RabbitMQ would not confirm it, and the job
+    // goes back to the queue instead.
+    bool carry_out(const job_action& action, const std::string& reason) {
+        const auto& job = action.job;
         try {
-            log::info("job {} deferred for {} ms: {}", job.job_id, retry_.first_delay.count(), reason);
-            publisher_.publish(amqp::topology::exchange, amqp::topology::retry_routing_key, jobs::to_json(job),
-                               {.expiration = retry_.first_delay, .message_id = job.job_id});
-            return true;
-        } catch (const queue_error& e) {
-            log::error("could not defer job {}: {}; returning it to the queue", job.job_id, e.what());
-            return false;
-        }
-    }
-
-    // Hands the job to the retry queue, whose TTL expiry sends it back to the jobs queue; past the
-    // last attempt it goes to the dead-letter queue instead. False when RabbitMQ would not confirm.
-    bool schedule_retry(const jobs::fetch_job& job, const std::string& reason) {
-        try {
-            auto next = job;
-            next.attempt = job.attempt + 1;
-            if (job.attempt >= retry_.max_attempts) {
-                log::error("job {} for provider {} failed {} times, dead-lettered: {}", job.job_id, job.provider,
-                           job.attempt, reason);
-                publisher_.publish(amqp::topology::dead_letter_exchange, "", jobs::to_json(job),
-                                   {.expiration = std::nullopt, .message_id = job.job_id});
-                metrics_.dead_lettered.inc();
-                return true;
+            switch (action.what) {
+                case job_action::kind::ack:
+                    return true;
+                case job_action::kind::defer:
+                    log::info("job {} deferred for {} ms: {}", job.job_id, action.delay.count(), reason);
+                    break;
+                case job_action::kind::retry:
+                    log::warn("job {} for provider {} failed (attempt {}), retrying in {} ms: {}", job.job_id,
+                              job.provider, job.attempt - 1, action.delay.count(), reason);
+                    metrics_.retries.inc();
+                    break;
+                case job_action::kind::dead_letter:
+                    log::error("job {} for provider {} failed {} times, dead-lettered: {}", job.job_id, job.provider,
+                               job.attempt, reason);
+                    publisher_.publish(amqp::topology::dead_letter_exchange, "", jobs::to_json(job),
+                                       {.expiration = std::nullopt, .message_id = job.job_id});
+                    metrics_.dead_lettered.inc();
+                    return true;
             }
-            auto delay = retry_.delay_before(next.attempt);
-            log::warn("job {} for provider {} failed (attempt {}), retrying in {} ms: {}", job.job_id, job.provider,
-                      job.attempt, delay.count(), reason);
-            publisher_.publish(amqp::topology::exchange, amqp::topology::retry_routing_key, jobs::to_json(next),
-                               {.expiration = delay, .message_id = job.job_id});
-            metrics_.retries.inc();
+            // Parked in the retry queue, whose TTL expiry sends it back to the jobs queue.
+            publisher_.publish(amqp::topology::exchange, amqp::topology::retry_routing_key, jobs::to_json(job),
+                               {.expiration = action.delay, .message_id = job.job_id});
             return true;
         } catch (const queue_error& e) {
-            log::error("could not schedule a retry of job {}: {}; returning it to the queue", job.job_id, e.what());
+            log::error("could not hand job {} on: {}; returning it to the queue", job.job_id, e.what());
             return false;
         }
     }
@@ -141,13 +140,23 @@ int run_consumers(const runner_settings& settings, const config::amqp_settings& 
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
     std::atomic<bool> stopping{false};
+    std::atomic<bool> failed{false};
     std::vector<std::jthread> consumers;
     for (unsigned i = 0; i < concurrency; ++i) {
         consumers.emplace_back([&] {
+            // A job never gets here (job_runner::run does not throw); what does is a fault of the
+            // worker itself. Stop the whole process with a failure status, so that a supervisor
+            // restarts it; the job in hand returns to the queue unacknowledged.
             try {
                 consumer_thread(settings, amqp, retry, metrics, stopping).run();
             } catch (const std::exception& e) {
                 log::error("consumer stopped: {}", e.what());
+                failed = true;
+            } catch (...) {
+                log::error("consumer stopped by an exception of unknown type");
+                failed = true;
+            }
+            if (failed) {
                 stopping = true;
                 ::kill(::getpid(), SIGTERM);
             }
@@ -159,6 +168,10 @@ int run_consumers(const runner_settings& settings, const config::amqp_settings& 
     log::info("signal {} received: finishing the jobs in hand", signal);
     stopping = true;
     consumers.clear();
+    if (failed) {
+        log::error("stopped after a consumer failed");
+        return 1;
+    }
     log::info("stopped");
     return 0;
 }

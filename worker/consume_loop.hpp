@@ -10,7 +10,8 @@
 
 namespace marquee::worker {
 
-/// Runs until SIGINT/SIGTERM; returns the process exit code (0 after a clean stop).
+/// Runs until SIGINT/SIGTERM; returns the process exit code: 0 after a clean stop, 1 when a
+/// consumer thread failed (a fault of the worker, never of a job).
 int run_consumers(const runner_settings& settings, const config::amqp_settings& amqp, unsigned concurrency,
                   const retry_policy& retry, worker_metrics& metrics);
 

@@ -1,6 +1,7 @@
 #pragma once
 // One fetch job from start to finish: lock the provider, record the run, fetch, ingest, record
 // the outcome. Owns one PostgreSQL connection; not thread-safe (one runner per consumer thread).
+#include "job_outcome.hpp"
 #include "marquee/http/fetcher.hpp"
 #include "marquee/ingest/pipeline.hpp"
 #include "marquee/jobs/fetch_job.hpp"
@@ -10,24 +11,11 @@
 #include <pqxx/connection>
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
 namespace marquee::worker {
-
-enum class job_status {
-    succeeded,
-    skipped,           // nothing to do (provider disabled, or a newer run already succeeded)
-    deferred,          // another ingestion of the provider is running: try again shortly
-    failed_transient,  // worth retrying later: timeouts, 5xx, database trouble
-    failed_permanent,  // retrying the same job cannot help: 4xx, malformed feed, unknown provider
-};
-
-struct job_outcome {
-    job_status status;
-    std::string message;
-    std::size_t events_written = 0;  // new or changed events, when succeeded
-};
 
 struct runner_settings {
     std::string database_url;
@@ -39,8 +27,9 @@ class job_runner {
 public:
     explicit job_runner(runner_settings settings);
 
-    /// Never throws for job failures: they are the outcome.
-    job_outcome run(const jobs::fetch_job& job);
+    /// Never throws: every failure, whatever its type, is the outcome (and recorded in
+    /// ingestion_runs once the run was started).
+    job_outcome run(const jobs::fetch_job& job) noexcept;
 
     /// Ingests a file synchronously (registering the provider disabled when it is unknown).
     /// Throws on failure.
@@ -49,6 +38,13 @@ public:
 
 private:
     pqxx::connection& connection();
+    // Everything that refers to the connection lives inside: it is gone before run() may drop
+    // the connection. `run_id` is set once the run is recorded.
+    job_outcome run_locked(const jobs::fetch_job& job, std::int64_t& run_id);
+    pg::ingestion_report ingest_refusing_bad_events(const domain::provider& provider, std::int64_t run_id,
+                                                    pg::ingestion_store& store,
+                                                    const std::function<std::string()>& read_feed);
+    void record_failure(std::int64_t run_id, const std::string& message) noexcept;
     void log_report(const std::string& provider, std::int64_t run_id, const pg::ingestion_report& report) const;
 
     runner_settings settings_;

@@ -2,6 +2,7 @@
 // and the next job succeeds), and of itself (SIGTERM lets the job in hand finish).
 //
 // These tests stop the shared test services for a moment; each leaves them running and healthy.
+#include "harness/fixtures.hpp"
 #include "harness/harness.hpp"
 #include "marquee/amqp/publisher.hpp"
 #include "marquee/amqp/topology.hpp"
@@ -20,42 +21,12 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Where scripts/services.sh finds PostgreSQL 15.
-constexpr const char* pg_ctl = "/usr/lib/postgresql/15/bin/pg_ctl";
-
 bool database_answers(const std::string& url) {
     try {
         return mt::query_scalar(url, "SELECT 1") == "1";
     } catch (const std::exception&) {
         return false;
     }
-}
-
-// Restarts the services' PostgreSQL the way scripts/services.sh runs it: as the postgres user when
-// we are root, from its root directory, tagged so that `services.sh stop` still finds it.
-mt::command_result restart_postgres() {
-    const auto& values = mt::services().values;
-    const auto& data = values.at("PG_DATA");
-    const auto pg_root = std::filesystem::path(data).parent_path().string();
-    std::vector<std::string> command{"/usr/bin/env",
-                                     "-C",
-                                     pg_root,
-                                     "MARQUEE_SERVICE=postgres@" + values.at("SERVICES_DIR"),
-                                     "LC_ALL=C.UTF-8",
-                                     pg_ctl,
-                                     "restart",
-                                     "-D",
-                                     data,
-                                     "-m",
-                                     "fast",
-                                     "-w",
-                                     "-t",
-                                     "60",
-                                     "-l",
-                                     values.at("PG_LOG")};
-    if (::geteuid() == 0) command.insert(command.begin(), {"/usr/sbin/runuser", "-u", "postgres", "--"});
-    mt::process p(command.front(), {command.begin() + 1, command.end()});
-    return {p.wait_exit(90s).value_or(-1), p.log_text()};
 }
 
 // Stops the RabbitMQ application of the services' node; the destructor starts it again whatever
@@ -173,7 +144,7 @@ TEST_F(restart, worker_reconnects_after_postgresql_restarts) {
     auto before = publish();
     ASSERT_TRUE(mt::wait_until([&] { return last_status(before) == "succeeded"; }, 60s, "a job before the restart"));
 
-    auto restarted = restart_postgres();
+    auto restarted = mt::restart_postgres();
     ASSERT_EQ(restarted.exit_code, 0) << restarted.output;
     ASSERT_TRUE(mt::wait_until([&] { return database_answers(db_.url()); }, 60s, "PostgreSQL back"));
 
@@ -246,7 +217,7 @@ TEST_F(restart, scheduler_and_worker_resume_after_rabbitmq_and_postgresql_restar
     ASSERT_TRUE(mt::wait_until([&] { return succeeded() >= after_broker + 2; }, 90s,
                                "new slots published and ingested after the RabbitMQ restart"));
 
-    auto restarted = restart_postgres();
+    auto restarted = mt::restart_postgres();
     ASSERT_EQ(restarted.exit_code, 0) << restarted.output;
     ASSERT_TRUE(mt::wait_until([&] { return database_answers(db_.url()); }, 60s, "PostgreSQL back"));
     int after_postgres = succeeded();

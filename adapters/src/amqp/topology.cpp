@@ -7,6 +7,8 @@
 #include <amqp_framing.h>
 #include <fmt/format.h>
 
+#include <cstdint>
+#include <variant>
 #include <vector>
 
 namespace marquee::amqp::topology {
@@ -16,14 +18,19 @@ constexpr int precondition_failed = 406;
 
 struct argument {
     std::string_view key;
-    std::string_view value;
+    std::variant<std::string_view, std::int64_t> value;
 };
 
 amqp_table_entry_t entry(const argument& a) {
     amqp_table_entry_t e{};
     e.key = detail::bytes(a.key);
-    e.value.kind = AMQP_FIELD_KIND_UTF8;
-    e.value.value.bytes = detail::bytes(a.value);
+    if (auto* text = std::get_if<std::string_view>(&a.value)) {
+        e.value.kind = AMQP_FIELD_KIND_UTF8;
+        e.value.value.bytes = detail::bytes(*text);
+    } else {
+        e.value.kind = AMQP_FIELD_KIND_I64;
+        e.value.value.i64 = std::get<std::int64_t>(a.value);
+    }
     return e;
 }
 
@@ -70,7 +77,10 @@ void bind_queue(connection& conn, std::string_view queue, std::string_view excha
 void declare(connection& conn) {
     declare_exchange(conn, exchange, "direct");
     declare_exchange(conn, dead_letter_exchange, "fanout");
-    declare_queue(conn, jobs_queue, {{"x-dead-letter-exchange", dead_letter_exchange}});
+    // The delivery limit is a backstop: a message redelivered that often (every worker that took
+    // it died) goes to the dead-letter queue instead of killing the next worker.
+    declare_queue(conn, jobs_queue,
+                  {{"x-dead-letter-exchange", dead_letter_exchange}, {"x-delivery-limit", jobs_delivery_limit}});
     declare_queue(conn, retry_queue,
                   {{"x-dead-letter-exchange", exchange}, {"x-dead-letter-routing-key", jobs_routing_key}});
     declare_queue(conn, dead_queue, {});

@@ -1,5 +1,8 @@
 #include "copy_writer.hpp"
 
+#include "refused_rows.hpp"
+
+#include <pqxx/except>
 #include <pqxx/tablewriter>
 
 #include <vector>
@@ -23,9 +26,15 @@ void copy_rows(pqxx::transaction_base& tx, const std::string& table, std::string
     // the COPY protocol does not care where lines are cut: one "line" may carry a whole batch.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-    pqxx::tablewriter writer(tx, table, column_names.begin(), column_names.end());
-    writer.write_raw_line(rows);
-    writer.complete();
+    try {
+        pqxx::tablewriter writer(tx, table, column_names.begin(), column_names.end());
+        writer.write_raw_line(rows);
+        writer.complete();
+    } catch (const pqxx::sql_error& e) {
+        storage_error error(e.what(), e.sqlstate());
+        if (!error.is_data_error()) throw;
+        throw refused_data(error, event_on_copy_line(e.what(), rows, columns));
+    }
 #pragma GCC diagnostic pop
 }
 

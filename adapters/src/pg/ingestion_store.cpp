@@ -6,8 +6,8 @@
 #include "marquee/log/log.hpp"
 #include "marquee/pg/connection.hpp"
 #include "new_zone_writer.hpp"
+#include "refused_rows.hpp"
 
-#include <boost/uuid/string_generator.hpp>
 #include <pqxx/nontransaction>
 #include <pqxx/result>
 #include <pqxx/transaction>
@@ -17,18 +17,11 @@
 namespace marquee::pg {
 namespace {
 
-ids::uuid parse_uuid(const char* text) {
-    auto parsed = boost::uuids::string_generator{}(text);
-    ids::uuid id;
-    std::copy(parsed.begin(), parsed.end(), id.bytes.begin());
-    return id;
-}
-
 ingest::known_hashes load_known_hashes(pqxx::transaction_base& tx, const std::string& provider) {
     ingest::known_hashes known;
     auto rows = tx.exec_params(ingestion_sql::known_hashes, provider);
     known.reserve(rows.size());
-    for (const auto& row : rows) known.emplace(parse_uuid(row[0].c_str()), row[1].as<std::int64_t>());
+    for (const auto& row : rows) known.emplace(ids::parse_uuid(row[0].c_str()).value(), row[1].as<std::int64_t>());
     return known;
 }
 
@@ -98,43 +91,70 @@ void ingestion_store::fail_run(std::int64_t run_id, const std::string& error, st
 }
 
 ingestion_report ingestion_store::ingest(std::int64_t run_id, const domain::provider& provider,
-                                         std::span<char> document, const ingest::pipeline_options& options) {
-    return translate_errors([&] {
-        time::zone zone(provider.time_zone);
-        pqxx::work tx(connection_);
-        auto known = load_known_hashes(tx, provider.name);
-        tx.exec0(ingestion_sql::create_stage_tables);
+                                         std::span<char> document, const ingest::pipeline_options& options,
+                                         const exclusions& excluded) {
+    try {
+        return translate_errors([&] { return ingest_in_transaction(run_id, provider, document, options, excluded); });
+    } catch (const refused_data&) {
+        throw;
+    } catch (const storage_error& e) {
+        // A data error in a set-based statement names its row in the message's detail.
+        if (e.is_data_error()) throw refused_data(e, detail::event_in_failing_row(e.what()));
+        throw;
+    }
+}
 
-        ingestion_report report;
-        ingest::provider_context context{provider.name, &zone, &known};
-        detail::new_zone_writer new_zones(tx);
-        auto totals = ingest::stage_feed(document, context, options, [&](ingest::staged_batch& batch) {
-            detail::copy_rows(tx, "stage_events", ingest::stage_event_columns, batch.event_rows);
-            detail::copy_rows(tx, "stage_zones", ingest::stage_zone_columns, batch.zone_rows);
-            new_zones.add(batch);
-            std::move(batch.rejections.begin(), batch.rejections.end(), std::back_inserter(report.rejections));
-        });
-        new_zones.finish();
-        report.events_seen = totals.events_seen;
-        report.events_rejected = totals.events_rejected;
-        report.events_unchanged = totals.events_unchanged;
+ingestion_report ingestion_store::ingest_in_transaction(std::int64_t run_id, const domain::provider& provider,
+                                                        std::span<char> document,
+                                                        const ingest::pipeline_options& options,
+                                                        const exclusions& excluded) {
+    time::zone zone(provider.time_zone);
+    pqxx::work tx(connection_);
+    auto known = load_known_hashes(tx, provider.name);
+    tx.exec0(ingestion_sql::create_stage_tables);
 
-        tx.exec0(ingestion_sql::pick_winners);
-        auto merged = tx.exec_params1(ingestion_sql::merge_events, provider.name);
-        report.events_changed = merged[0].as<std::size_t>();
-        auto searchable_written = merged[1].as<std::size_t>();
-        tx.exec0(ingestion_sql::touch_unchanged);
-        tx.exec0(ingestion_sql::merge_zones);
-        tx.exec0(ingestion_sql::trim_zones);
-        if (searchable_written > 0) {
-            report.data_version = tx.exec1(ingestion_sql::bump_data_version)[0].as<std::int64_t>();
-            tx.exec_params(ingestion_sql::notify_data_version, std::to_string(report.data_version));
+    ingestion_report report;
+    ingest::provider_context context{provider.name, &zone, &known, provider.caps};
+    detail::new_zone_writer new_zones(tx);
+    std::size_t excluded_count = 0;
+    const auto keep = static_cast<std::size_t>(std::max<std::int64_t>(0, provider.caps.max_rejections_kept));
+    auto keep_rejections = [&](std::vector<feed::rejection>& rejections) {
+        for (auto& r : rejections) {
+            if (report.rejections.size() >= keep) break;
+            report.rejections.push_back(std::move(r));
         }
-        tx.exec_params(ingestion_sql::succeed_run, run_id, static_cast<long long>(report.events_seen),
-                       static_cast<long long>(report.events_changed), static_cast<long long>(report.events_rejected));
-        tx.commit();
-        return report;
+    };
+    auto totals = ingest::stage_feed(document, context, options, [&](ingest::staged_batch& batch) {
+        if (!excluded.empty()) {
+            std::vector<feed::rejection> refused;
+            excluded_count += detail::exclude_events(batch, excluded, refused);
+            keep_rejections(refused);
+        }
+        detail::copy_rows(tx, "stage_events", ingest::stage_event_columns, batch.event_rows);
+        detail::copy_rows(tx, "stage_zones", ingest::stage_zone_columns, batch.zone_rows);
+        new_zones.add(batch);
+        keep_rejections(batch.rejections);
     });
+    new_zones.finish();
+    report.events_seen = totals.events_seen;
+    report.events_rejected = totals.events_rejected + excluded_count;
+    report.events_unchanged = totals.events_unchanged;
+
+    tx.exec0(ingestion_sql::pick_winners);
+    auto merged = tx.exec_params1(ingestion_sql::merge_events, provider.name);
+    report.events_changed = merged[0].as<std::size_t>();
+    auto searchable_written = merged[1].as<std::size_t>();
+    tx.exec0(ingestion_sql::touch_unchanged);
+    tx.exec0(ingestion_sql::merge_zones);
+    tx.exec0(ingestion_sql::trim_zones);
+    if (searchable_written > 0) {
+        report.data_version = tx.exec1(ingestion_sql::bump_data_version)[0].as<std::int64_t>();
+        tx.exec_params(ingestion_sql::notify_data_version, std::to_string(report.data_version));
+    }
+    tx.exec_params(ingestion_sql::succeed_run, run_id, static_cast<long long>(report.events_seen),
+                   static_cast<long long>(report.events_changed), static_cast<long long>(report.events_rejected));
+    tx.commit();
+    return report;
 }
 
 }  // namespace marquee::pg

@@ -8,6 +8,7 @@
 //   marquee.fetch.dlx (fanout) -------> marquee.fetch.dead   (quorum; rejected jobs, kept for people)
 #include "marquee/amqp/connection.hpp"
 
+#include <cstdint>
 #include <string_view>
 
 namespace marquee::amqp::topology {
@@ -20,6 +21,8 @@ inline constexpr std::string_view retry_queue = "marquee.fetch.retry";
 inline constexpr std::string_view retry_routing_key = "retry";
 inline constexpr std::string_view dead_letter_exchange = "marquee.fetch.dlx";
 inline constexpr std::string_view dead_queue = "marquee.fetch.dead";
+/// Deliveries of one message the jobs queue allows before it dead-letters it (x-delivery-limit).
+inline constexpr std::int64_t jobs_delivery_limit = 10;
 
 /// Declares the exchanges, queues and bindings above (durable). Queues are declared as quorum
 /// queues; a queue that already exists with other arguments (e.g. an older classic queue) is used

@@ -1,6 +1,6 @@
 #pragma once
-// Opening PostgreSQL connections the one way: with a connect timeout, an application name, and a
-// statement timeout so no statement runs unbounded.
+// Opening PostgreSQL connections the one way: with a connect timeout, an application name, TCP
+// keepalives so a dead peer is noticed, and a statement timeout so no statement runs unbounded.
 #include <pqxx/connection>
 
 #include <chrono>
@@ -14,10 +14,18 @@ struct connection_options {
     std::string_view application_name = "marquee";
     std::chrono::seconds connect_timeout{5};
     std::chrono::milliseconds statement_timeout{std::chrono::minutes{10}};
+    std::chrono::seconds keepalive_idle{30};
+    std::chrono::seconds keepalive_interval{10};
+    int keepalive_count = 3;
 };
 
 /// Throws storage_error (with the server's message, never the password) when it cannot connect.
 std::unique_ptr<pqxx::connection> connect(const std::string& database_url, const connection_options& options = {});
+
+/// False when an idle connection can no longer be used: the server closed it (a restart, an
+/// administrator, a dead peer noticed by keepalives) or sent something unasked. libpqxx only finds
+/// out on the next statement, which would then fail; ask before reusing a connection that sat idle.
+bool usable(const pqxx::connection& connection) noexcept;
 
 /// Runs `body`, turning libpqxx exceptions into storage_error with the SQLSTATE.
 template <typename Body>

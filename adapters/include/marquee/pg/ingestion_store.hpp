@@ -2,6 +2,8 @@
 // The ingestion's side of PostgreSQL: runs in ingestion_runs, the per-provider lock, and the
 // transaction that merges a staged feed into events, zones and event_history.
 #include "marquee/domain/provider.hpp"
+#include "marquee/error.hpp"
+#include "marquee/ids/event_id.hpp"
 #include "marquee/ingest/pipeline.hpp"
 
 #include <pqxx/connection>
@@ -11,6 +13,8 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 namespace marquee::pg {
 
@@ -20,8 +24,24 @@ struct ingestion_report {
     std::size_t events_rejected = 0;
     std::size_t events_unchanged = 0;
     std::int64_t data_version = 0;  // the new version, or 0 when searchable data did not change
+    /// The first provider.caps.max_rejections_kept rejections; events_rejected counts them all.
     std::vector<feed::rejection> rejections;
 };
+
+/// PostgreSQL refused the data of a feed (a data error: SQLSTATE class 22 or 23) that the core's
+/// validation let through. Names the event when the server's message identifies its row.
+class refused_data : public storage_error {
+public:
+    refused_data(const storage_error& cause, std::optional<ids::uuid> event) : storage_error(cause), event_(event) {}
+    const std::optional<ids::uuid>& event() const noexcept { return event_; }
+
+private:
+    std::optional<ids::uuid> event_;
+};
+
+/// Events to reject whatever the feed says of them, with the reason: the events PostgreSQL
+/// refused in an earlier try of the same feed.
+using exclusions = std::unordered_map<ids::uuid, std::string, ids::uuid_hash>;
 
 /// Holds the provider's ingestion lock (a session advisory lock) for its lifetime.
 class provider_lock {
@@ -59,12 +79,17 @@ public:
                   std::size_t rejected = 0) noexcept;
 
     /// Parses `document` (in place) and merges it into the provider's events in one transaction
-    /// that also marks the run succeeded. Throws feed_error (nothing written) for an unreadable
-    /// feed, storage_error for database failures.
+    /// that also marks the run succeeded. Events in `excluded` are rejected. Throws feed_error
+    /// (nothing written) for an unreadable feed, refused_data for a data error, storage_error for
+    /// other database failures.
     ingestion_report ingest(std::int64_t run_id, const domain::provider& provider, std::span<char> document,
-                            const ingest::pipeline_options& options);
+                            const ingest::pipeline_options& options, const exclusions& excluded = {});
 
 private:
+    ingestion_report ingest_in_transaction(std::int64_t run_id, const domain::provider& provider,
+                                           std::span<char> document, const ingest::pipeline_options& options,
+                                           const exclusions& excluded);
+
     pqxx::connection& connection_;
 };
 
