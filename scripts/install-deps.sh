@@ -25,6 +25,8 @@ build_packages=(
 service_packages=(
     postgresql-15 postgresql-client-15 rabbitmq-server
     tzdata procps iproute2 util-linux curl coreutils
+    # fetcher_test makes a throw-away TLS certificate with the openssl command
+    openssl
 )
 # `make bench` (HTTP load), `.ci/run` (docker-compose config validation), reverse-proxy experiments.
 tool_packages=(wrk docker-compose nginx-light)

@@ -36,6 +36,13 @@ int main(int argc, char** argv) {
     marquee::config::add(app, "--first-retry-ms", "WORKER_FIRST_RETRY_MS", first_retry_ms,
                          "Delay before the first retry; doubles per retry up to 5 minutes")
         ->check(CLI::Range(1, 3'600'000));
+    bool deny_private_networks = false;
+    std::string fetch_ca_file;
+    marquee::config::add(app, "--fetch-deny-private-networks", "FETCH_DENY_PRIVATE_NETWORKS", deny_private_networks,
+                         "Also refuse feeds and redirects that resolve to loopback, private, unique-local, CGNAT or "
+                         "unspecified addresses (link-local ones are always refused)");
+    marquee::config::add(app, "--fetch-ca-file", "FETCH_CA_FILE", fetch_ca_file,
+                         "PEM file of the CAs trusted for https feeds (default: the system store)");
     std::string metrics_listen;
     marquee::config::add(app, "--metrics-listen", "METRICS_LISTEN", metrics_listen,
                          "host:port serving Prometheus metrics at /metrics (off when empty)");
@@ -55,6 +62,8 @@ int main(int argc, char** argv) {
         marquee::log::init("worker", marquee::log::parse_level(log_level));
         marquee::config::check_database_url(database_url);
         marquee::worker::runner_settings settings{database_url, {threads, batch_kib * 1024}, {}};
+        settings.fetch.deny_private_networks = deny_private_networks;
+        settings.fetch.ca_file = fetch_ca_file;
         if (*ingest) {
             marquee::config::check_time_zone(time_zone, "PROVIDER_TIMEZONE");
             marquee::worker::job_runner runner(settings);

@@ -1,5 +1,6 @@
 // marquee-provider-mock: serves the provider feed samples of a directory in rotation at
-// GET /api/events, with faults injectable by flag or by GET /_control/fault (see mock_provider.hpp).
+// GET /api/events, with faults injectable by flag or by GET /_control/fault and redirects from
+// GET /redirect?to=URL (see mock_provider.hpp); optionally the same over HTTPS on a second address.
 #include "marquee/config/config.hpp"
 #include "marquee/error.hpp"
 #include "marquee/log/log.hpp"
@@ -10,9 +11,11 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
 
 #include <csignal>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +32,27 @@ std::vector<std::string> sample_files(const std::filesystem::path& dir) {
     return names;
 }
 
+boost::asio::ip::tcp::endpoint endpoint_of(const std::string& listen, const char* setting) {
+    const auto address = marquee::config::parse_listen_address(listen, setting);
+    boost::system::error_code ec;
+    const auto ip = boost::asio::ip::make_address(address.host, ec);
+    if (ec) throw marquee::config_error(setting, fmt::format("'{}' is not an IP address", address.host));
+    return {ip, address.port};
+}
+
+// A server-side TLS context from PEM files. Test use only: the mock has no say in cipher policy.
+boost::asio::ssl::context tls_context(const std::string& cert, const std::string& key) {
+    if (cert.empty() || key.empty())
+        throw marquee::config_error("MOCK_TLS_LISTEN", "needs both --tls-cert and --tls-key");
+    boost::asio::ssl::context context(boost::asio::ssl::context::tls_server);
+    boost::system::error_code ec;
+    context.use_certificate_chain_file(cert, ec);
+    if (ec) throw marquee::config_error("MOCK_TLS_CERT", fmt::format("cannot use '{}': {}", cert, ec.message()));
+    context.use_private_key_file(key, boost::asio::ssl::context::pem, ec);
+    if (ec) throw marquee::config_error("MOCK_TLS_KEY", fmt::format("cannot use '{}': {}", key, ec.message()));
+    return context;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -43,6 +67,9 @@ int main(int argc, char** argv) {
     std::string fault_kind;
     std::uint64_t fault_value = 0;
     std::uint64_t fault_count = 1;
+    std::string tls_listen;
+    std::string tls_cert;
+    std::string tls_key;
     config::add(app, "--listen", "MOCK_LISTEN", listen, "Address to listen on (host:port)");
     config::add(app, "--dir", "MOCK_DIR", dir, "Directory of *.xml feed samples")->required();
     config::add(app, "--fault", "MOCK_FAULT", fault_kind,
@@ -51,14 +78,21 @@ int main(int argc, char** argv) {
                 "Value of --fault (ms, HTTP status or bytes; 0 = the kind's default)");
     config::add(app, "--fault-count", "MOCK_FAULT_COUNT", fault_count,
                 "How many /api/events requests get --fault (0 = until /_control/reset)");
+    config::add(app, "--tls-listen", "MOCK_TLS_LISTEN", tls_listen,
+                "Also serve HTTPS on this address (host:port), with --tls-cert and --tls-key");
+    config::add(app, "--tls-cert", "MOCK_TLS_CERT", tls_cert, "PEM certificate (chain) of the HTTPS listener");
+    config::add(app, "--tls-key", "MOCK_TLS_KEY", tls_key, "PEM private key of the HTTPS listener");
     config::add(app, "--log-level", "LOG_LEVEL", log_level, "debug, info, warn or error");
 
     return config::run(app, argc, argv, [&] {
         marquee::log::init("provider-mock", marquee::log::parse_level(log_level));
-        const auto address = config::parse_listen_address(listen, "MOCK_LISTEN");
-        boost::system::error_code ec;
-        const auto ip = boost::asio::ip::make_address(address.host, ec);
-        if (ec) throw marquee::config_error("MOCK_LISTEN", fmt::format("'{}' is not an IP address", address.host));
+        const auto endpoint = endpoint_of(listen, "MOCK_LISTEN");
+        std::optional<boost::asio::ip::tcp::endpoint> tls_endpoint;
+        std::optional<boost::asio::ssl::context> tls;
+        if (!tls_listen.empty()) {
+            tls_endpoint = endpoint_of(tls_listen, "MOCK_TLS_LISTEN");
+            tls.emplace(tls_context(tls_cert, tls_key));
+        }
 
         mock::mock_provider provider(sample_files(dir));
         if (!fault_kind.empty()) {
@@ -68,17 +102,26 @@ int main(int argc, char** argv) {
         }
 
         boost::asio::io_context io(1);
-        mock::server server(io, {ip, address.port}, provider, dir);
+        // Both listeners share one provider: one io_context thread, so no locking.
+        mock::server server(io, endpoint, provider, dir);
+        std::optional<mock::server> tls_server;
+        if (tls_endpoint) tls_server.emplace(io, *tls_endpoint, provider, dir, &*tls);
         boost::asio::signal_set signals(io, SIGINT, SIGTERM);
         signals.async_wait([&](const boost::system::error_code& error, int signal) {
             if (error) return;
             marquee::log::info("signal {}: shutting down", signal);
             server.stop();
+            if (tls_server) tls_server->stop();
             io.stop();
         });
         server.start();
         const auto bound = server.local_endpoint();
         marquee::log::info("listening on {}:{}, serving {}", bound.address().to_string(), bound.port(), dir);
+        if (tls_server) {
+            tls_server->start();
+            const auto tls_bound = tls_server->local_endpoint();
+            marquee::log::info("listening on {}:{} (https)", tls_bound.address().to_string(), tls_bound.port());
+        }
         io.run();
         return 0;
     });

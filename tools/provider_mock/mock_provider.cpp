@@ -37,12 +37,13 @@ reply mock_provider::handle(std::string_view method, std::string_view target) {
     auto url = boost::urls::parse_origin_form(target);
     if (!url) return text(400, "bad request target");
     const std::string path = url->path();
-    if (path != "/api/events" && !path.starts_with("/_control/")) return text(404, "not found");
+    if (path != "/api/events" && path != "/redirect" && !path.starts_with("/_control/")) return text(404, "not found");
     if (method != "GET") return text(405, "only GET is served");
     if (path == "/api/events") return events();
 
     std::map<std::string, std::string, std::less<>> params;
     for (const auto& param : url->params()) params[param.key] = param.value;
+    if (path == "/redirect") return redirect(params);
     return control(std::string_view(path).substr(std::string_view("/_control/").size()), params);
 }
 
@@ -75,6 +76,22 @@ reply mock_provider::events() {
             return text_reply{200, "application/xml", std::string(garbage_body)};
     }
     return text(500, "unknown fault");
+}
+
+reply mock_provider::redirect(const std::map<std::string, std::string, std::less<>>& params) {
+    auto to = params.find("to");
+    if (to == params.end() || to->second.empty()) return text(400, "redirect needs ?to=URL");
+    std::uint64_t status = 302;
+    if (auto s = params.find("status"); s != params.end()) {
+        auto parsed = parse_number(s->second);
+        if (!parsed || (*parsed != 301 && *parsed != 302 && *parsed != 303 && *parsed != 307 && *parsed != 308))
+            return text(400, "status must be 301, 302, 303, 307 or 308");
+        status = *parsed;
+    }
+    ++redirects_;
+    auto answer = text(static_cast<unsigned>(status), fmt::format("redirecting to {}", to->second));
+    answer.location = to->second;
+    return answer;
 }
 
 reply mock_provider::control(std::string_view action, const std::map<std::string, std::string, std::less<>>& params) {
@@ -116,6 +133,7 @@ reply mock_provider::control(std::string_view action, const std::map<std::string
         rotation_.rewind();
         requests_ = 0;
         faulted_ = 0;
+        redirects_ = 0;
         for (auto& [name, count] : served_) count = 0;
         return text(200, "reset");
     }
@@ -129,6 +147,7 @@ std::string mock_provider::stats_json() const {
     boost::json::object stats;
     stats["requests"] = requests_;
     stats["faulted"] = faulted_;
+    stats["redirects"] = redirects_;
     stats["served"] = std::move(served);
     return boost::json::serialize(stats);
 }

@@ -26,6 +26,7 @@ struct text_reply {
     unsigned status = 200;
     std::string content_type;
     std::string body;
+    std::string location{};  // the Location header, when not empty
 };
 
 /// A streamed application/xml body of `size` bytes (see oversize_body).
@@ -40,7 +41,8 @@ public:
     /// `files`: names of the sample files (not paths). Throws std::invalid_argument when empty.
     explicit mock_provider(std::vector<std::string> files);
 
-    /// Answers GET /api/events, the GET /_control/... endpoints; 404 or 405 otherwise.
+    /// Answers GET /api/events, GET /redirect?to=URL[&status=301|302|303|307|308] (302 by default;
+    /// counted in the stats as `redirects`), the GET /_control/... endpoints; 404 or 405 otherwise.
     reply handle(std::string_view method, std::string_view target);
 
     /// Arms a fault as /_control/fault does (used for the command-line fault flags).
@@ -48,6 +50,7 @@ public:
 
 private:
     reply events();
+    reply redirect(const std::map<std::string, std::string, std::less<>>& params);
     reply control(std::string_view action, const std::map<std::string, std::string, std::less<>>& params);
     std::string stats_json() const;
 
@@ -55,6 +58,7 @@ private:
     fault_plan faults_;
     std::uint64_t requests_ = 0;
     std::uint64_t faulted_ = 0;
+    std::uint64_t redirects_ = 0;
     std::map<std::string, std::uint64_t, std::less<>> served_;
 };
 

@@ -17,6 +17,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <array>
 #include <chrono>
@@ -35,7 +36,28 @@ namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr auto read_timeout = 60s;   // an idle keep-alive connection is closed after this
 constexpr auto write_timeout = 60s;  // per write; a client that stops reading is dropped
+constexpr auto handshake_timeout = 10s;
 constexpr std::size_t chunk_size = 64 * 1024;
+
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+
+beast::tcp_stream& lowest(beast::tcp_stream& stream) {
+    return stream;
+}
+beast::tcp_stream& lowest(tls_stream& stream) {
+    return beast::get_lowest_layer(stream);
+}
+
+// Ends a connection after its last response: the peer reads to the end of what was sent.
+asio::awaitable<void> finish(beast::tcp_stream& stream) {
+    beast::error_code ignored;
+    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    co_return;
+}
+asio::awaitable<void> finish(tls_stream& stream) {
+    lowest(stream).expires_after(handshake_timeout);
+    co_await stream.async_shutdown(use_tuple);
+}
 
 // Header bytes exactly as they go on the wire, for the responses whose body does not match the
 // Content-Length on purpose (truncate) or is produced piece by piece (oversize).
@@ -48,8 +70,8 @@ std::string header_text(const http::response<http::empty_body>& res) {
 }  // namespace
 
 server::server(asio::io_context& io, const asio::ip::tcp::endpoint& listen, mock_provider& provider,
-               std::filesystem::path sample_dir)
-    : acceptor_(io, listen), provider_(provider), sample_dir_(std::move(sample_dir)) {}
+               std::filesystem::path sample_dir, asio::ssl::context* tls)
+    : acceptor_(io, listen), provider_(provider), sample_dir_(std::move(sample_dir)), tls_(tls) {}
 
 void server::start() {
     asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached);
@@ -71,16 +93,34 @@ asio::awaitable<void> server::accept_loop() {
             co_await pause.async_wait(use_tuple);
             continue;
         }
-        asio::co_spawn(acceptor_.get_executor(), session(beast::tcp_stream(std::move(socket))), asio::detached);
+        asio::co_spawn(acceptor_.get_executor(),
+                       tls_ ? tls_session(std::move(socket)) : plain_session(std::move(socket)), asio::detached);
     }
 }
 
-asio::awaitable<void> server::session(beast::tcp_stream stream) {
+asio::awaitable<void> server::plain_session(asio::ip::tcp::socket socket) {
+    beast::tcp_stream stream(std::move(socket));
+    co_await session(stream);
+}
+
+asio::awaitable<void> server::tls_session(asio::ip::tcp::socket socket) {
+    tls_stream stream(beast::tcp_stream(std::move(socket)), *tls_);
+    lowest(stream).expires_after(handshake_timeout);
+    auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
+    if (ec) {
+        log::debug("TLS handshake failed: {}", ec.message());
+        co_return;
+    }
+    co_await session(stream);
+}
+
+template <typename Stream>
+asio::awaitable<void> server::session(Stream& stream) {
     beast::flat_buffer buffer;
     for (;;) {
         http::request_parser<http::empty_body> parser;
         parser.header_limit(16 * 1024);
-        stream.expires_after(read_timeout);
+        lowest(stream).expires_after(read_timeout);
         auto [ec, bytes] = co_await http::async_read(stream, buffer, parser, use_tuple);
         if (ec) break;  // end of stream, timeout or a malformed request: nothing more to answer
         const auto& req = parser.get();
@@ -89,11 +129,11 @@ asio::awaitable<void> server::session(beast::tcp_stream stream) {
         const bool keep_alive = co_await std::visit([&](const auto& r) { return send(stream, req, r); }, answer);
         if (!keep_alive) break;
     }
-    beast::error_code ignored;
-    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    co_await finish(stream);
 }
 
-asio::awaitable<bool> server::send(beast::tcp_stream& stream, const request& req, const file_reply& r) {
+template <typename Stream>
+asio::awaitable<bool> server::send(Stream& stream, const request& req, const file_reply& r) {
     if (r.delay > 0ms) {
         asio::steady_timer timer(co_await asio::this_coro::executor, r.delay);
         co_await timer.async_wait(use_tuple);
@@ -108,7 +148,7 @@ asio::awaitable<bool> server::send(beast::tcp_stream& stream, const request& req
         res.content_length(content.size());
         res.keep_alive(false);
         auto wire = header_text(res) + content.substr(0, content.size() / 2);
-        stream.expires_after(write_timeout);
+        lowest(stream).expires_after(write_timeout);
         co_await asio::async_write(stream, asio::buffer(wire), use_tuple);
         co_return false;
     }
@@ -123,36 +163,39 @@ asio::awaitable<bool> server::send(beast::tcp_stream& stream, const request& req
     res.set(http::field::content_type, "application/xml");
     res.keep_alive(req.keep_alive());
     res.prepare_payload();
-    stream.expires_after(write_timeout);
+    lowest(stream).expires_after(write_timeout);
     auto [write_ec, written] = co_await http::async_write(stream, res, use_tuple);
     co_return !write_ec && req.keep_alive();
 }
 
-asio::awaitable<bool> server::send(beast::tcp_stream& stream, const request& req, const text_reply& r) {
+template <typename Stream>
+asio::awaitable<bool> server::send(Stream& stream, const request& req, const text_reply& r) {
     http::response<http::string_body> res{static_cast<http::status>(r.status), req.version()};
     if (!r.content_type.empty()) res.set(http::field::content_type, r.content_type);
+    if (!r.location.empty()) res.set(http::field::location, r.location);
     res.body() = r.body;
     res.keep_alive(req.keep_alive());
     res.prepare_payload();
-    stream.expires_after(write_timeout);
+    lowest(stream).expires_after(write_timeout);
     auto [ec, written] = co_await http::async_write(stream, res, use_tuple);
     co_return !ec && req.keep_alive();
 }
 
-asio::awaitable<bool> server::send(beast::tcp_stream& stream, const request& req, const oversize_reply& r) {
+template <typename Stream>
+asio::awaitable<bool> server::send(Stream& stream, const request& req, const oversize_reply& r) {
     http::response<http::empty_body> res{http::status::ok, req.version()};
     res.set(http::field::content_type, "application/xml");
     res.content_length(r.size);
     res.keep_alive(req.keep_alive());
     const auto head = header_text(res);
-    stream.expires_after(write_timeout);
+    lowest(stream).expires_after(write_timeout);
     if (auto [ec, n] = co_await asio::async_write(stream, asio::buffer(head), use_tuple); ec) co_return false;
 
     const oversize_body body(r.size);
     std::array<char, chunk_size> chunk{};
     for (std::uint64_t offset = 0; offset < body.size();) {
         const auto count = body.read(offset, chunk);
-        stream.expires_after(write_timeout);
+        lowest(stream).expires_after(write_timeout);
         auto [ec, n] = co_await asio::async_write(stream, asio::buffer(chunk.data(), count), use_tuple);
         if (ec) co_return false;  // the client gave up reading, as a size-limited fetcher should
         offset += count;
