@@ -67,11 +67,13 @@ int main(int argc, char** argv) {
     config::add(app, "--api-listen", "API_LISTEN", listen, "Address to serve on, host:port");
     config::add(app, "--threads", "API_THREADS", threads, "I/O threads");
     config::add(app, "--read-timeout", "API_READ_TIMEOUT", read_timeout,
-                "Seconds from a request's first byte to its complete header");
+                "Seconds from a connection's start, or a later request's first byte, to the complete header");
     config::add(app, "--idle-timeout", "API_IDLE_TIMEOUT", idle_timeout,
-                "Seconds a keep-alive connection may wait for its next request");
+                "Seconds a keep-alive connection may wait for its next request after answering one");
     config::add(app, "--write-timeout", "API_WRITE_TIMEOUT", write_timeout, "Seconds to write one response");
-    config::add(app, "--max-connections", "API_MAX_CONNECTIONS", max_connections, "Open connections at most");
+    config::add(app, "--max-connections", "API_MAX_CONNECTIONS", max_connections,
+                "Open connections at most (lowered to fit the open-file limit); at the cap a new one closes the "
+                "longest-idle keep-alive connection");
     config::add(app, "--cache-max-age", "API_CACHE_MAX_AGE", cache_max_age, "Cache-Control max-age of /search, s");
     config::add(app, "--refresh-interval", "API_REFRESH_INTERVAL", refresh_interval,
                 "Seconds between data version checks when no NOTIFY arrives");

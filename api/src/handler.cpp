@@ -112,13 +112,20 @@ void set_etag(response& r, const query_key& key) {
     r.etag_length = static_cast<std::size_t>(out - r.etag_storage.data());
 }
 
-// The answer to `q` as ranges of the snapshot's own bytes, sent without a copy; rendered into one
-// string when the matches fall into too many runs for one gather write.
+// The answer to `q` as ranges of the snapshot's own bytes, sent without a copy however many there
+// are (the server sends them in as many sendmsg calls as it takes). Most answers fall into a few
+// runs, found without allocating; more runs are looked for again with room for four times as many.
 std::shared_ptr<const response_body> search_body(const std::shared_ptr<const search::snapshot>& s,
                                                  const search::query& q) {
-    std::array<std::string_view, max_gathered_ranges> ranges;
+    std::array<std::string_view, max_gathered_ranges> few;
+    std::vector<std::string_view> many;
+    std::span<std::string_view> ranges = few;
     auto n = s->match_ranges(q, ranges);
-    if (!n) return text_body(search::render_search(*s, q));
+    while (!n) {
+        many.resize(ranges.size() * 4);
+        ranges = many;
+        n = s->match_ranges(q, ranges);
+    }
     std::vector<std::string_view> pieces;
     pieces.reserve(*n + 2);
     pieces.push_back(search::search_head);

@@ -1,5 +1,8 @@
 #include "marquee/api/server.hpp"
 
+#include "descriptor_limit.hpp"
+#include "gather_write.hpp"
+#include "idle_connections.hpp"
 #include "marquee/api/handler.hpp"
 #include "marquee/api/response_cache.hpp"
 #include "marquee/error.hpp"
@@ -16,8 +19,6 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
@@ -119,9 +120,17 @@ using steady = std::chrono::steady_clock;
 
 struct session_slot {
     tcp::socket* socket;
-    steady::time_point deadline;  // of the pending read or write; max() while computing
-    bool idle;
+    steady::time_point deadline;    // of the pending read or write; max() while computing
+    bool idle;                      // waiting for a request's first byte: a stop closes it
+    detail::idle_entry keep_alive;  // listed while waiting for a request after the first
 };
+
+// Evicting an idle connection admits the new one before the evicted one has closed; this many may
+// be closing at once, so the descriptors in use stay within the cap plus reserved_descriptors.
+constexpr std::size_t max_closing_evicted = detail::reserved_descriptors / 4;
+// Accept failing (out of descriptors, typically) is retried after this pause rather than at once,
+// which would spin on the same pending connection.
+constexpr std::chrono::milliseconds accept_backoff{50};
 
 void append_number(std::string& out, std::size_t value) {
     char digits[24];
@@ -134,6 +143,8 @@ void append_number(std::string& out, std::size_t value) {
 struct server::impl {
     struct worker {
         std::unordered_set<session_slot*> sessions;
+        // Before `context`, so it outlives the frames whose entries it lists.
+        detail::idle_list keep_alive;
         service_state state;
         std::uint64_t generation = ~std::uint64_t{0};
         std::time_t date_second = 0;
@@ -154,7 +165,15 @@ struct server::impl {
           cache_control(cache_control_for(options.cache_max_age)),
           connections_open(r.make_gauge("marquee_api_connections_open", "Open client connections")),
           connections_rejected(r.make_counter("marquee_api_connections_rejected_total",
-                                              "Connections closed at once because --max-connections were open")) {
+                                              "Connections closed at once because --max-connections were open")),
+          connections_evicted(r.make_counter(
+              "marquee_api_connections_evicted_total",
+              "Idle keep-alive connections closed to admit a new one while --max-connections were open")),
+          connections_max(r.make_gauge("marquee_api_connections_max",
+                                       "Connections open at most: --max-connections, fitted to the open-file limit")),
+          accept_failures(
+              r.make_counter("marquee_api_accept_failures_total",
+                             "Failed accepts (out of descriptors, typically), each retried after a pause")) {
         for (std::size_t ri = 0; ri < route_count; ++ri) {
             auto name = std::string(route_name(static_cast<route>(ri)));
             for (std::size_t si = 0; si < statuses.size(); ++si)
@@ -171,6 +190,7 @@ struct server::impl {
             w->state.cache = &cache;
             w->state.search_cache_control = cache_control;
             w->state.render_metrics = [this] { return registry.render(); };
+            keep_alive_lists.push_back(&w->keep_alive);
             workers.push_back(std::move(w));
         }
         acceptor.emplace(workers.front()->context);
@@ -266,10 +286,9 @@ struct server::impl {
     // As http::async_read_header, but parses what is already buffered without suspending (the
     // Beast operation posts its completion when no read was needed), and reads straight from the
     // socket so asio can skip the speculative read that would find nothing after a response.
+    // `deadline` covers the whole header, so a slow sender cannot stretch it byte by byte.
     asio::awaitable<beast::error_code> read_header(tcp::socket& socket, session_slot& slot, beast::flat_buffer& buffer,
-                                                   request_parser& parser) {
-        // One deadline for the whole header, so a slow sender cannot stretch it byte by byte.
-        auto deadline = steady::now() + options.read_timeout;
+                                                   request_parser& parser, steady::time_point deadline) {
         beast::error_code ec;
         for (;;) {
             if (buffer.size() != 0) {
@@ -293,25 +312,28 @@ struct server::impl {
         }
     }
 
-    // Writes `buffers` at once when the socket takes them (the usual case), so the session does
-    // not suspend and resume through the scheduler for every response; otherwise waits.
+    // Writes `buffers` at once when the socket takes them (the usual case: one sendmsg), so the
+    // session does not suspend and resume through the scheduler for every response; otherwise waits
+    // for room and goes on where the socket stopped. However many buffers: a large answer is sent
+    // from the snapshot's ranges, never copied together. One deadline for the whole response, so a
+    // slow reader cannot stretch it.
     asio::awaitable<beast::error_code> write_all(tcp::socket& socket, session_slot& slot,
                                                  std::span<const asio::const_buffer> buffers) {
-        beast::error_code ec;
-        auto total = asio::buffer_size(buffers);
-        auto written = socket.write_some(buffers, ec);
-        if (!ec && written == total) co_return ec;
-        if (ec && ec != asio::error::would_block && ec != asio::error::try_again) co_return ec;
-        beast::buffers_suffix<std::span<const asio::const_buffer>> rest(buffers);
-        rest.consume(ec ? 0 : written);
-        slot.deadline = steady::now() + options.write_timeout;
-        auto [write_ec, n] = co_await asio::async_write(socket, rest, nothrow_awaitable);
-        slot.deadline = steady::time_point::max();
-        co_return write_ec;
+        detail::gather_cursor cursor(buffers);
+        auto deadline = steady::time_point::max();
+        for (;;) {
+            auto ec = cursor.send_some(socket.native_handle());
+            if (cursor.done() || (ec && ec != asio::error::would_block)) co_return ec;
+            if (deadline == steady::time_point::max()) deadline = steady::now() + options.write_timeout;
+            slot.deadline = deadline;
+            auto [wait_ec] = co_await socket.async_wait(tcp::socket::wait_write, nothrow_awaitable);
+            slot.deadline = steady::time_point::max();
+            if (wait_ec) co_return wait_ec;
+        }
     }
 
     asio::awaitable<void> session(tcp::socket socket, worker& w) {
-        session_slot slot{&socket, steady::time_point::max(), true};
+        session_slot slot{&socket, steady::time_point::max(), true, {}};
         w.sessions.insert(&slot);
         struct unregister {
             impl& self;
@@ -319,6 +341,9 @@ struct server::impl {
             session_slot& slot;
             ~unregister() {
                 w.sessions.erase(&slot);
+                // Also when the frame is destroyed while the session waits (at the end of a stop).
+                w.keep_alive.leave(slot.keep_alive);
+                if (slot.keep_alive.evicted) self.closing_evicted.fetch_sub(1);
                 self.connections_open.add(-1);
                 if (self.open.fetch_sub(1) == 1 && self.stopping.load()) {
                     std::lock_guard lock(self.mutex);
@@ -340,20 +365,36 @@ struct server::impl {
         head.reserve(512);
         buffers.reserve(max_gathered_ranges + 3);
         bool answered_close = false;
+        // The first request is under the read timeout from the moment the connection was accepted:
+        // a connection that sends nothing holds a descriptor only that long, not the idle timeout.
+        bool first_request = true;
 
         while (!stopping.load(std::memory_order_relaxed)) {
+            auto header_deadline = steady::time_point::max();
+            if (first_request) header_deadline = steady::now() + options.read_timeout;
             if (buffer.size() == 0) {
                 slot.idle = true;
-                slot.deadline = steady::now() + options.idle_timeout;
+                bool evicted = false;
+                if (first_request) {
+                    slot.deadline = header_deadline;
+                } else {
+                    // Between keep-alive requests: the idle timeout, and evictable at the cap.
+                    slot.deadline = steady::now() + options.idle_timeout;
+                    w.keep_alive.enter(slot.keep_alive, socket.native_handle(), steady::now());
+                }
                 auto [ec, n] = co_await socket.async_read_some(buffer.prepare(read_chunk), nothrow_awaitable);
+                if (!first_request) evicted = !w.keep_alive.leave(slot.keep_alive);
                 slot.deadline = steady::time_point::max();
                 slot.idle = false;
-                if (ec) break;
+                if (ec || evicted) break;
                 buffer.commit(n);
             }
+            // From the first byte of a keep-alive or pipelined request.
+            if (!first_request) header_deadline = steady::now() + options.read_timeout;
+            first_request = false;
             request_parser parser(method, target, if_none_match);
             parser.header_limit(static_cast<std::uint32_t>(max_header_bytes));
-            auto ec = co_await read_header(socket, slot, buffer, parser);
+            auto ec = co_await read_header(socket, slot, buffer, parser, header_deadline);
             auto started = steady::now();
 
             response r;
@@ -413,21 +454,40 @@ struct server::impl {
         socket.close(ignored);
     }
 
+    // At the cap, makes room by evicting the connection idle longest. False when none is idle, or
+    // when too many evicted ones are still closing to admit another descriptor.
+    bool make_room() {
+        if (closing_evicted.fetch_add(1) >= max_closing_evicted || !detail::idle_list::evict_oldest(keep_alive_lists)) {
+            closing_evicted.fetch_sub(1);
+            return false;
+        }
+        connections_evicted.inc();
+        return true;
+    }
+
     asio::awaitable<void> accept_loop() {
         std::size_t next = 0;
+        std::size_t failures_in_a_row = 0;
         asio::steady_timer pause(workers.front()->context);
         while (acceptor->is_open()) {
             auto& w = *workers[next++ % workers.size()];
             auto [ec, socket] = co_await acceptor->async_accept(w.context, nothrow_awaitable);
             if (ec) {
                 if (ec == asio::error::operation_aborted || !acceptor->is_open()) break;
-                // Out of descriptors, typically: let some connections close instead of spinning.
-                log::warn("accept failed: {}", ec.message());
-                pause.expires_after(std::chrono::milliseconds{50});
+                // Out of descriptors (EMFILE, ENFILE), typically: the connection stays queued, so
+                // retrying at once would spin; pause to let connections close. Logged once a streak.
+                accept_failures.inc();
+                if (failures_in_a_row++ == 0)
+                    log::warn("accept failed: {}; retrying every {} ms", ec.message(), accept_backoff.count());
+                pause.expires_after(accept_backoff);
                 co_await pause.async_wait(nothrow_awaitable);
                 continue;
             }
-            if (open.load() >= options.max_connections || stopping.load()) {
+            if (failures_in_a_row != 0) {
+                log::info("accepting again after {} failed accepts", failures_in_a_row);
+                failures_in_a_row = 0;
+            }
+            if (stopping.load() || (open.load() >= options.max_connections && !make_room())) {
                 connections_rejected.inc();
                 beast::error_code ignored;
                 socket.close(ignored);
@@ -442,6 +502,11 @@ struct server::impl {
     }
 
     std::uint16_t listen() {
+        if (!cap_fitted) {
+            options.max_connections = detail::fit_connection_cap(options.max_connections);
+            connections_max.set(static_cast<double>(options.max_connections));
+            cap_fitted = true;
+        }
         try {
             tcp::endpoint endpoint(asio::ip::make_address(options.host), options.port);
             acceptor->open(endpoint.protocol());
@@ -522,11 +587,18 @@ struct server::impl {
     std::string cache_control;
     metrics::gauge& connections_open;
     metrics::counter& connections_rejected;
+    metrics::counter& connections_evicted;
+    metrics::gauge& connections_max;
+    metrics::counter& accept_failures;
     std::array<std::array<metrics::counter*, statuses.size()>, route_count> requests{};
     std::array<metrics::histogram*, route_count> latency{};
     std::vector<std::unique_ptr<worker>> workers;
     std::optional<tcp::acceptor> acceptor;
+    std::vector<detail::idle_list*> keep_alive_lists;
     std::atomic<std::size_t> open{0};
+    // Evicted connections admitted over the cap but not closed yet.
+    std::atomic<std::size_t> closing_evicted{0};
+    bool cap_fitted = false;
     std::atomic<bool> stopping{false};
     std::mutex mutex;
     std::condition_variable changed;

@@ -85,9 +85,9 @@ private:
     std::size_t size_ = 0;
 };
 
-/// A search answer in more runs than this is rendered into one string instead: the HTTP head,
-/// the envelope's head and tail and this many ranges fill the 64 buffers asio passes to one
-/// sendmsg, so a gathered answer never needs a second one.
+/// Runs of a search answer found without allocating: the HTTP head, the envelope's head and tail
+/// and this many ranges fit one sendmsg of 64 buffers. An answer in more runs is still sent from
+/// the snapshot, in more (or longer) sendmsg calls.
 inline constexpr std::size_t max_gathered_ranges = 61;
 
 struct response {

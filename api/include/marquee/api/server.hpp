@@ -1,6 +1,7 @@
 #pragma once
 // The HTTP/1.1 server around handle_request: Boost.Beast on N I/O threads, keep-alive, deadlines on
-// every read and write, a connection cap, header limits (414/431) and a graceful stop.
+// every read and write, a connection cap that evicts the longest-idle keep-alive connection before it
+// refuses a new one, header limits (414/431) and a graceful stop.
 #include "marquee/search/snapshot.hpp"
 
 #include <chrono>
@@ -19,12 +20,16 @@ struct server_options {
     std::string host = "127.0.0.1";
     std::uint16_t port = 8080;  ///< 0 picks a free port (see server::listen)
     unsigned threads = 1;
-    /// From a request's first byte to its complete header (also bounds slow senders).
+    /// From accepting a connection to its first request's complete header, and from the first
+    /// byte of each later request to its complete header (also bounds slow senders).
     std::chrono::milliseconds read_timeout{10'000};
-    /// How long a keep-alive connection may wait for its next request.
+    /// How long a keep-alive connection may wait for its next request after answering one.
     std::chrono::milliseconds idle_timeout{60'000};
     /// Deadline of each response write.
     std::chrono::milliseconds write_timeout{30'000};
+    /// Open connections at most. listen() lowers it to fit the open-file limit (see there). At the
+    /// cap a new connection closes the keep-alive connection idle longest; it is refused only when
+    /// none is idle.
     std::size_t max_connections = 10'000;
     std::chrono::seconds cache_max_age{5};
     std::size_t cache_entries = 512;
@@ -52,7 +57,9 @@ public:
     server& operator=(const server&) = delete;
     ~server();
 
-    /// Binds and listens. Returns the bound port. Throws marquee::error when that fails.
+    /// Binds and listens. Returns the bound port. Throws marquee::error when that fails. First
+    /// raises the process's soft open-file limit (RLIMIT_NOFILE) to its hard limit and lowers
+    /// max_connections to leave descriptors for everything else, logging what it changed.
     std::uint16_t listen();
     /// Serves until stop() or, when `handle_signals`, SIGTERM/SIGINT; then stops accepting, closes
     /// idle connections, lets in-flight requests finish within the grace period, and returns.
