@@ -108,8 +108,8 @@ TEST(feed_domain, rejects_year_zero_in_every_date_field_and_keeps_both_ends_of_t
     }
     auto seen =
         read(feed_of(base("<event event_id='1' event_start_date='0001-01-01T00:00:00' "
-                       "event_end_date='9999-12-31T23:59:59' sell_from='0001-01-01T00:00:00' "
-                       "sell_to='9999-12-31T23:59:59'/>")));
+                          "event_end_date='9999-12-31T23:59:59' sell_from='0001-01-01T00:00:00' "
+                          "sell_to='9999-12-31T23:59:59'/>")));
     EXPECT_EQ(seen.accepted, std::vector<std::string>{"1"});
     EXPECT_TRUE(seen.rejected.empty());
 }
@@ -186,8 +186,8 @@ TEST(feed_domain, rejection_values_are_quoted_and_short_whatever_the_feed_sends)
     EXPECT_FALSE(seen.rejected[0].has_key);
     EXPECT_LT(seen.rejected[0].event_id.size(), 200u);
     auto bad_date = std::string(100'000, '9');
-    seen = read(
-        feed_of(base("<event event_id='1' event_start_date='" + bad_date + "' event_end_date='2021-06-30T22:00:00'/>")));
+    seen = read(feed_of(
+        base("<event event_id='1' event_start_date='" + bad_date + "' event_end_date='2021-06-30T22:00:00'/>")));
     ASSERT_EQ(seen.rejected.size(), 1u);
     EXPECT_LT(seen.rejected[0].reason.size(), 300u);
     EXPECT_EQ(seen.rejected[0].reason.find('\n'), std::string::npos);
@@ -226,8 +226,8 @@ TEST(storable_instants, an_event_leaving_the_range_in_its_time_zone_is_rejected_
         ingest::known_hashes known;
         ingest::provider_context context{"p", &zone, &known, {}};
         std::string xml = feed_of(base(std::string("<event event_id='1' event_start_date='") + c.start +
-                                    "' event_end_date='" + c.end + "'/>") +
-                               base(event("ok")));
+                                       "' event_end_date='" + c.end + "'/>") +
+                                  base(event("ok")));
         std::size_t rejected = 0;
         std::string reason;
         auto totals = ingest::stage_feed(xml, context, {1, 1 << 20}, [&](ingest::staged_batch& b) {
