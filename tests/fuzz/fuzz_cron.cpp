@@ -128,7 +128,12 @@ reference reference_of(std::string_view text) {
     if (first == "@every") {
         const auto spec = lower(w.at(1));
         const std::int64_t unit = spec.back() == 's' ? 1 : spec.back() == 'm' ? 60 : 3600;
-        r.interval = number_or_name(std::string_view(spec).substr(0, spec.size() - 1), {}, 0).value() * unit;
+        // Not number_or_name: it clamps field values, and an interval goes up to 31,622,400 s.
+        std::int64_t count = 0;
+        auto digits = std::string_view(spec).substr(0, spec.size() - 1);
+        auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), count);
+        require(ec == std::errc{} && end == digits.data() + digits.size());
+        r.interval = count * unit;
         return r;
     }
     std::string expression(text);
