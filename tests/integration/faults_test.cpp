@@ -1,6 +1,7 @@
 // Provider faults injected through the mock, against the real worker: transient failures are
 // retried through the retry queue and then succeed or are dead-lettered, permanent ones fail at once
 // with the reason recorded, and no failed fetch changes what is stored.
+#include "harness/fixtures.hpp"
 #include "harness/harness.hpp"
 #include "marquee/amqp/consumer.hpp"
 #include "marquee/amqp/publisher.hpp"
@@ -11,7 +12,6 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include <sstream>
 
 namespace mt = marquee::testing;
 namespace amqp = marquee::amqp;
@@ -34,19 +34,6 @@ std::string state_of(const std::string& db_url) {
                "FROM zones) || ':' || (SELECT count(*) FROM event_history) || ':' || (SELECT version FROM "
                "data_version) FROM events")
         .value_or("empty");
-}
-
-// Messages (ready and unacknowledged) per queue of the vhost.
-std::map<std::string, long> queue_depths(const mt::vhost& vh) {
-    auto listed = mt::rabbitmqctl({"-q", "list_queues", "-p", vh.name(), "name", "messages"});
-    std::map<std::string, long> depths;
-    if (listed.exit_code != 0) return depths;
-    std::istringstream lines(listed.output);
-    std::string name;
-    std::string count;
-    while (lines >> name >> count)
-        if (!count.empty() && std::isdigit(static_cast<unsigned char>(count[0]))) depths[name] = std::stol(count);
-    return depths;
 }
 
 class faults : public ::testing::Test {
@@ -115,7 +102,7 @@ protected:
 
     // Every queue of the vhost empty: no job waits, is in hand, or waits out a retry delay.
     bool queues_empty() const {
-        auto depths = queue_depths(vhost_);
+        auto depths = mt::queue_depths(vhost_);
         if (!depths.contains(std::string(amqp::topology::jobs_queue))) return false;
         for (const auto& [name, count] : depths)
             if (count != 0) return false;

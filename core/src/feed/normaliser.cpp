@@ -21,10 +21,11 @@ namespace {
 constexpr std::size_t max_id_length = 255;
 
 // Attribute names are compared for every attribute of every zone: test the first character before
-// paying for a full comparison.
+// paying for a full comparison. strcmp, not memcmp: a shorter name ends at its NUL, and the bytes
+// after it may be the end of the buffer (a start tag parsed from its own copy).
 template <std::size_t N>
 bool named(const char* name, const char (&literal)[N]) noexcept {
-    return name[0] == literal[0] && std::memcmp(name, literal, N) == 0;
+    return name[0] == literal[0] && std::strcmp(name, literal) == 0;
 }
 
 // pugixml gives NUL-terminated in-place strings; a string_view spares a strlen per use later.
