@@ -262,3 +262,11 @@ TEST(feed_domain, short_unknown_attribute_names_are_compared_within_their_own_by
                      {}, 1);
     EXPECT_EQ(seen.accepted, std::vector<std::string>{"1"});
 }
+
+TEST(feed_domain, an_empty_base_event_larger_than_a_batch_is_no_malformed_feed) {
+    auto seen = read(feed_of("<base_event base_event_id='b' sell_mode='online' title='" + std::string(200, 'T') +
+                             "'/>" + base(event("ok"))),
+                     {}, 64);
+    EXPECT_EQ(seen.accepted, std::vector<std::string>{"ok"});
+    EXPECT_TRUE(seen.rejected.empty());
+}

@@ -392,9 +392,12 @@ std::size_t start_tag_end(std::string_view document, std::size_t begin) {
 // A start tag alone, parsed from a copy as an empty element: all a rejection needs to know.
 pugi::xml_node parse_start_tag(pugi::xml_document& doc, std::string_view document, std::size_t begin,
                                std::size_t start_tag_end, text_encoding encoding) {
-    // "<name attributes>" becomes "<name attributes/>".
-    std::string tag(document.substr(begin, start_tag_end - begin - 1));
-    tag += "/>";
+    // "<name attributes>" becomes "<name attributes/>"; an empty-element tag stays as it is.
+    std::string tag(document.substr(begin, start_tag_end - begin));
+    if (!tag.ends_with("/>")) {
+        tag.pop_back();
+        tag += "/>";
+    }
     if (find_nul_reference(tag) != std::string_view::npos) tag = without_nul_references(tag);
     auto result = doc.load_buffer(tag.data(), tag.size(), parse_flags, pugi_encoding(encoding));
     if (!result) throw feed_error(fmt::format("malformed feed at byte {}: {}", begin, result.description()));
