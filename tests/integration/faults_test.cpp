@@ -12,7 +12,6 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-
 namespace mt = marquee::testing;
 namespace amqp = marquee::amqp;
 using namespace std::chrono_literals;
