@@ -113,8 +113,9 @@ pg::ingestion_report job_runner::ingest_refusing_bad_events(const domain::provid
         } catch (const pg::refused_data& e) {
             if (!excluded.empty() || !e.event()) throw;
             auto reason = fmt::format("refused by the database: {}", text::quoted(e.what(), 300));
-            log::warn("provider {} run {}: event {} {}; trying the feed again without it", provider.name, run_id,
-                      e.event()->to_string(), reason);
+            // e.what() names the event.
+            log::warn("provider {} run {}: {}; trying the feed again without that event", provider.name, run_id,
+                      reason);
             excluded.emplace(*e.event(), std::move(reason));
         }
     }

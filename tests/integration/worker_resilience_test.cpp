@@ -186,6 +186,8 @@ TEST_F(worker_resilience, an_event_postgresql_refuses_is_rejected_alone_and_neve
     EXPECT_EQ(runs_of(refused), "failed");
     EXPECT_EQ(depth(amqp::topology::dead_queue), 0);
     EXPECT_NE(errors_of(refused).find("violates check constraint"), std::string::npos) << errors_of(refused);
+    auto b_id = mt::query_scalar(db_.url(), "SELECT id::text FROM events WHERE base_event_id = 'b'").value_or("?");
+    EXPECT_NE(errors_of(refused).find("event " + b_id), std::string::npos) << "the run names the refused event";
     EXPECT_TRUE(worker.running());
     expect_no_memory_errors(worker);
 }

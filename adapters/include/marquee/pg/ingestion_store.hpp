@@ -32,7 +32,11 @@ struct ingestion_report {
 /// validation let through. Names the event when the server's message identifies its row.
 class refused_data : public storage_error {
 public:
-    refused_data(const storage_error& cause, std::optional<ids::uuid> event) : storage_error(cause), event_(event) {}
+    /// The message names the event first, so that ingestion_runs.error says which one it was.
+    refused_data(const storage_error& cause, std::optional<ids::uuid> event)
+        : storage_error(event ? "event " + event->to_string() + ": " + cause.what() : std::string(cause.what()),
+                        cause.sqlstate()),
+          event_(event) {}
     const std::optional<ids::uuid>& event() const noexcept { return event_; }
 
 private:
