@@ -343,9 +343,12 @@ rmq_start() {
         cd "$rmq_dir"
         exec env -i "${environment[@]}" setsid "$RMQ_BIN/rabbitmq-server" </dev/null >>"$rmq_log_dir/startup.log" 2>&1 9>&-
     ) &
+    # Until the subshell has exec'd, no process carries the tag yet: only when the starter is gone
+    # too has RabbitMQ exited (setsid may fork, leaving the tagged child behind it).
+    local starter=$!
     local deadline=$((SECONDS + WAIT_SECONDS))
     until accepts_tcp "$amqp_port" && rmq_running; do
-        if [[ -z $(tagged_pids "$rmq_tag") ]]; then
+        if ! kill -0 "$starter" 2>/dev/null && [[ -z $(tagged_pids "$rmq_tag") ]]; then
             log_tail "$rmq_log_dir/startup.log" "$rmq_log_dir/$rmq_node.log"
             die "RabbitMQ exited during start (logs: $rmq_log_dir)"
         fi
