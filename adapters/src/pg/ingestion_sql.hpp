@@ -122,16 +122,14 @@ ON CONFLICT (event, position) DO UPDATE SET
 WHERE (z.zone_id, z.name, z.capacity, z.price, z.numbered)
       IS DISTINCT FROM (excluded.zone_id, excluded.name, excluded.capacity, excluded.price, excluded.numbered))sql";
 
-// Zones past a changed event's new zone count, found by an index probe per changed event (a join
-// would scan every zone of every provider).
+// Zones past a changed event's new zone count. A join driven by the changed events: with few of
+// them it probes the zones primary key per event; it never runs a subquery per zone, which an
+// IN (subquery) form could, scanning the winners once per zone when the planner misjudged zones
+// (a retry after an aborted first load took minutes).
 inline constexpr const char* trim_zones = R"sql(
-DELETE FROM zones
- WHERE (event, position) IN (
-       SELECT z.event, z.position
-         FROM stage_winners w
-         CROSS JOIN LATERAL (SELECT event, position FROM zones
-                              WHERE event = w.id AND position >= w.zone_count) z
-        WHERE w.kind = 'c'))sql";
+DELETE FROM zones z
+ USING stage_winners w
+ WHERE w.kind = 'c' AND z.event = w.id AND z.position >= w.zone_count)sql";
 
 inline constexpr const char* bump_data_version = R"sql(
 UPDATE data_version SET version = version + 1, changed_at = now() RETURNING version)sql";
