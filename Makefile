@@ -14,6 +14,8 @@
 #   make bench         bench/run.sh, or else each bench/*/run.sh
 #   make format        clang-format -i on our C++ sources
 #   make format-check  fail when a C++ source is not formatted
+#   make shellcheck    shellcheck on every shell script git knows (*.sh or a sh/bash shebang), failing
+#                      on any finding (scripts/shellcheck.sh)
 #   make clean         stop test services left in build dirs, remove build/, build-ci/, build-fuzz/
 #                      (keeps .local/)
 #
@@ -41,7 +43,7 @@ FUZZ_DIR := build-fuzz
 SOURCE_DIRS := core adapters api worker scheduler tools tests bench
 SOURCES = $(shell find $(SOURCE_DIRS) -type f \( -name '*.cpp' -o -name '*.hpp' \) 2>/dev/null | sort)
 
-.PHONY: help deps build test run fuzz bench format format-check clean
+.PHONY: help deps build test run fuzz bench format format-check shellcheck clean
 
 help:
 	@sed -n '1,/^$$/p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
@@ -86,6 +88,9 @@ format:
 
 format-check:
 	clang-format --dry-run --Werror $(SOURCES)
+
+shellcheck:
+	@scripts/shellcheck.sh
 
 clean:
 	@for dir in $(BUILD_DIR) build-ci $(FUZZ_DIR); do \

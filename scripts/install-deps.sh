@@ -30,6 +30,8 @@ service_packages=(
 )
 # `make bench` (HTTP load), `.ci/run` (docker-compose config validation), reverse-proxy experiments.
 tool_packages=(wrk docker-compose nginx-light)
+# `make shellcheck` and `make tidy` (both in .ci/run); clang-tidy is Debian 12's, version 14 like clang.
+lint_packages=(shellcheck clang-tidy)
 # What the binaries need at run time (Dockerfile runtime stage).
 runtime_packages=(
     libpqxx-6.4 libpugixml1v5 libfmt9 librabbitmq4 libssl3 libcurl4 libxxhash0
@@ -57,7 +59,7 @@ if [[ $mode == runtime ]]; then
 elif [[ $mode == build ]]; then
     packages=("${build_packages[@]}")
 else
-    packages=("${build_packages[@]}" "${service_packages[@]}" "${tool_packages[@]}")
+    packages=("${build_packages[@]}" "${service_packages[@]}" "${tool_packages[@]}" "${lint_packages[@]}")
 fi
 
 if [[ $mode == list ]]; then

@@ -12,13 +12,14 @@ threads=${THREADS:-$(nproc)}
 mkdir -p "$out"
 
 bash "$root/scripts/services.sh" start "$root/bench/out/services" >/dev/null
+# shellcheck source=/dev/null # DIR/env exists only once services.sh start has written it
 set -a; . "$root/bench/out/services/env"; set +a
 
 echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(lscpu | sed -n 's/Model name: *//p')"
 echo "== feed: $events events x $zones zones"
 "$bin/bench-generate-feed" --events "$events" --zones "$zones" --seed 1 > "$out/feed.xml"
 "$bin/bench-generate-feed" --events "$events" --zones "$zones" --seed 1 --change-percent 1 > "$out/feed-1pct.xml"
-ls -l "$out/feed.xml" | awk '{printf "feed size: %.1f MB\n", $5/1e6}'
+awk -v bytes="$(stat -c %s "$out/feed.xml")" 'BEGIN { printf "feed size: %.1f MB\n", bytes / 1e6 }'
 
 echo "== parse throughput ($threads threads)"
 "$bin/bench-parse" "$out/feed.xml" --threads "$threads" --repeat 3
