@@ -11,10 +11,16 @@
 #include "scheduler_loop.hpp"
 #include "signals.hpp"
 
+#include <amqp.h>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <condition_variable>
+#include <limits>
+#include <mutex>
+#include <thread>
 
 namespace marquee::scheduler {
 namespace {
@@ -105,6 +111,89 @@ void register_metrics(metrics::registry& registry, const loop_stats& stats) {
                                  read(stats.last_publish_unix));
 }
 
+// How many messages wait in each fetch queue and how many consumers it has, for the backlog,
+// dead-letter and no-worker alerts (deploy/prometheus): the scheduler runs while workers may not.
+// A passive queue.declare every `interval` from a thread and a connection of its own; it creates
+// nothing. The values are NaN after a failed probe, so no alert reads a stale number. (It reaches
+// rabbitmq-c through connection::native(); an amqp adapter function would be its better home.)
+class queue_watch {
+public:
+    queue_watch(amqp::connection_options options, std::chrono::milliseconds interval)
+        : options_(std::move(options)), interval_(interval) {}
+
+    void register_metrics(metrics::registry& registry) {
+        for (auto& q : queues_) {
+            metrics::labels l{{"queue", std::string(q.name)}};
+            registry.make_callback_gauge(
+                "marquee_scheduler_queue_messages",
+                "Messages ready in the queue at the last probe (NaN: the probe failed)",
+                [&q] { return q.messages.load(); }, l);
+            registry.make_callback_gauge(
+                "marquee_scheduler_queue_consumers", "Consumers of the queue at the last probe (NaN: the probe failed)",
+                [&q] { return q.consumers.load(); }, l);
+        }
+        registry.make_callback_counter("marquee_scheduler_queue_probe_failures_total",
+                                       "Queue depth probes that failed (RabbitMQ unreachable or a queue missing)",
+                                       [this] { return static_cast<double>(failures_.load()); });
+    }
+
+    void start() {
+        thread_ = std::jthread([this](std::stop_token stop) {
+            std::mutex mutex;
+            std::condition_variable_any wake;
+            while (!stop.stop_requested()) {
+                probe();
+                std::unique_lock lock(mutex);
+                wake.wait_for(lock, stop, interval_, [] { return false; });
+            }
+        });
+    }
+
+private:
+    static constexpr double unknown = std::numeric_limits<double>::quiet_NaN();
+    struct queue {
+        std::string_view name;
+        std::atomic<double> messages{unknown};
+        std::atomic<double> consumers{unknown};
+    };
+
+    void probe() noexcept {
+        try {
+            if (!conn_ || !conn_->usable()) {
+                conn_.reset();
+                conn_.emplace(options_);
+            }
+            for (auto& q : queues_) {
+                amqp_bytes_t name{q.name.size(), const_cast<char*>(q.name.data())};
+                auto* ok =
+                    amqp_queue_declare(conn_->native(), amqp::connection::channel, name, 1, 0, 0, 0, amqp_empty_table);
+                conn_->check_last_rpc(fmt::format("amqp: reading the depth of queue {}", q.name));
+                q.messages = ok->message_count;
+                q.consumers = ok->consumer_count;
+            }
+            amqp_maybe_release_buffers(conn_->native());
+            failing_ = false;
+        } catch (const std::exception& e) {
+            ++failures_;
+            for (auto& q : queues_) q.messages = q.consumers = unknown;
+            conn_.reset();
+            if (!failing_) log::warn("cannot read the fetch queues' depth (retrying): {}", e.what());
+            failing_ = true;
+        }
+    }
+
+    amqp::connection_options options_;
+    std::chrono::milliseconds interval_;
+    std::array<queue, 3> queues_{queue{amqp::topology::jobs_queue}, queue{amqp::topology::retry_queue},
+                                 queue{amqp::topology::dead_queue}};
+    std::atomic<std::uint64_t> failures_{0};
+    std::optional<amqp::connection> conn_;
+    bool failing_ = false;
+    std::jthread thread_;  // last: stopped and joined before the members it uses go
+};
+
+constexpr auto queue_probe_interval = 5s;
+
 }  // namespace
 
 int run_once(const settings& s) {
@@ -157,10 +246,13 @@ int run_daemon(const settings& s) {
     amqp_job_sink sink(publisher, daemon_publish_deadline);
     system_clock clk;
     scheduler_loop loop(slots, sink, clk);
+    queue_watch queues(amqp_settings, queue_probe_interval);
     metrics::registry registry;
     std::optional<metrics::exporter> exporter;
     if (metrics_address) {
         register_metrics(registry, loop.stats());
+        queues.register_metrics(registry);
+        queues.start();
         try {
             exporter.emplace(registry,
                              metrics::exporter_options{.host = metrics_address->host, .port = metrics_address->port});

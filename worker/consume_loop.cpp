@@ -68,6 +68,7 @@ private:
             case job_status::succeeded:
                 metrics_.succeeded.inc();
                 metrics_.events_written.inc(outcome.events_written);
+                metrics_.provider_succeeded(job.provider);
                 break;
             case job_status::skipped:
                 metrics_.skipped.inc();
@@ -75,10 +76,12 @@ private:
                 break;
             case job_status::failed_permanent:
                 metrics_.failed.inc();
+                metrics_.provider_failed(job.provider);
                 log::error("job {} for provider {} failed for good: {}", job.job_id, job.provider, outcome.message);
                 break;
             case job_status::failed_transient:
                 metrics_.failed.inc();
+                metrics_.provider_failed(job.provider);
                 break;
             case job_status::deferred:
                 break;
