@@ -2,20 +2,17 @@
 #include "marquee/api/openapi.hpp"
 #include "marquee/api/server.hpp"
 #include "marquee/config/config.hpp"
+#include "marquee/config/logging.hpp"
 #include "marquee/error.hpp"
 #include "marquee/log/log.hpp"
 #include "marquee/metrics/metrics.hpp"
 #include "marquee/pg/snapshot_source.hpp"
+#include "marquee/signals/stop_on_signals.hpp"
 
 #include <chrono>
 #include <thread>
 
 namespace {
-
-std::chrono::milliseconds seconds_setting(double seconds, const std::string& setting) {
-    if (!(seconds > 0) || seconds > 86400) throw marquee::config_error(setting, "must be between 0 and 86400 seconds");
-    return std::chrono::milliseconds{static_cast<long long>(seconds * 1000)};
-}
 
 void register_source_metrics(marquee::metrics::registry& registry, const marquee::pg::snapshot_source& source) {
     registry.make_callback_gauge("marquee_api_database_up", "1 when the last database operation succeeded",
@@ -53,7 +50,7 @@ int main(int argc, char** argv) {
     CLI::App app{"Serves the event search API from an in-memory snapshot of PostgreSQL.", "marquee-api"};
     std::string database_url;
     std::string listen = "127.0.0.1:8080";
-    std::string log_level = "info";
+    marquee::config::log_settings logging;
     unsigned threads = std::max(1U, std::thread::hardware_concurrency());
     double read_timeout = 10;
     double idle_timeout = 60;
@@ -65,44 +62,49 @@ int main(int argc, char** argv) {
     namespace config = marquee::config;
     config::add(app, "--database-url", "DATABASE_URL", database_url, "PostgreSQL URI");
     config::add(app, "--api-listen", "API_LISTEN", listen, "Address to serve on, host:port");
-    config::add(app, "--threads", "API_THREADS", threads, "I/O threads");
+    config::add(app, "--threads", "API_THREADS", threads, "I/O threads")->check(CLI::Range(1U, 256U));
     config::add(app, "--read-timeout", "API_READ_TIMEOUT", read_timeout,
-                "Seconds from a connection's start, or a later request's first byte, to the complete header");
+                "Seconds from a connection's start, or a later request's first byte, to the complete header")
+        ->check(config::seconds_up_to(86400));
     config::add(app, "--idle-timeout", "API_IDLE_TIMEOUT", idle_timeout,
-                "Seconds a keep-alive connection may wait for its next request after answering one");
-    config::add(app, "--write-timeout", "API_WRITE_TIMEOUT", write_timeout, "Seconds to write one response");
+                "Seconds a keep-alive connection may wait for its next request after answering one")
+        ->check(config::seconds_up_to(86400));
+    config::add(app, "--write-timeout", "API_WRITE_TIMEOUT", write_timeout, "Seconds to write one response")
+        ->check(config::seconds_up_to(86400));
     config::add(app, "--max-connections", "API_MAX_CONNECTIONS", max_connections,
                 "Open connections at most (lowered to fit the open-file limit); at the cap a new one closes the "
-                "longest-idle keep-alive connection");
+                "longest-idle keep-alive connection")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 24));
     config::add(app, "--cache-max-age", "API_CACHE_MAX_AGE", cache_max_age, "Cache-Control max-age of /search, s");
     config::add(app, "--refresh-interval", "API_REFRESH_INTERVAL", refresh_interval,
-                "Seconds between data version checks when no NOTIFY arrives");
+                "Seconds between data version checks when no NOTIFY arrives")
+        ->check(config::seconds_up_to(86400));
     config::add(app, "--statement-timeout", "API_STATEMENT_TIMEOUT", statement_timeout,
-                "Seconds each database statement may take");
-    config::add(app, "--log-level", "LOG_LEVEL", log_level, "debug, info, warn or error");
+                "Seconds each database statement may take")
+        ->check(config::seconds_up_to(86400));
+    marquee::config::add_log_options(app, logging);
 
     return config::run(app, argc, argv, [&] {
-        marquee::log::init("api", marquee::log::parse_level(log_level));
+        marquee::config::start_logging("api", logging);
         config::check_database_url(database_url);
         auto address = config::parse_listen_address(listen, "API_LISTEN");
-        if (threads < 1 || threads > 256) throw marquee::config_error("API_THREADS", "must be between 1 and 256");
-        if (max_connections < 1) throw marquee::config_error("API_MAX_CONNECTIONS", "must be at least 1");
 
         marquee::api::server_options options;
         options.host = address.host;
         options.port = address.port;
         options.threads = threads;
-        options.read_timeout = seconds_setting(read_timeout, "API_READ_TIMEOUT");
-        options.idle_timeout = seconds_setting(idle_timeout, "API_IDLE_TIMEOUT");
-        options.write_timeout = seconds_setting(write_timeout, "API_WRITE_TIMEOUT");
+        options.read_timeout = config::milliseconds_of_seconds(read_timeout);
+        options.idle_timeout = config::milliseconds_of_seconds(idle_timeout);
+        options.write_timeout = config::milliseconds_of_seconds(write_timeout);
         options.max_connections = max_connections;
         options.cache_max_age = std::chrono::seconds{cache_max_age};
 
         marquee::pg::snapshot_source_options source_options;
         source_options.database_url = database_url;
-        source_options.refresh_interval = seconds_setting(refresh_interval, "API_REFRESH_INTERVAL");
-        source_options.statement_timeout = seconds_setting(statement_timeout, "API_STATEMENT_TIMEOUT");
+        source_options.refresh_interval = config::milliseconds_of_seconds(refresh_interval);
+        source_options.statement_timeout = config::milliseconds_of_seconds(statement_timeout);
 
+        marquee::signals::stop_on_signals stop;  // before any other thread starts
         marquee::metrics::registry registry;
         marquee::pg::snapshot_source source(source_options);
         register_source_metrics(registry, source);
@@ -114,7 +116,8 @@ int main(int argc, char** argv) {
         auto port = server.listen();
         source.start();
         marquee::log::info("listening on {}:{} with {} threads", options.host, port, options.threads);
-        server.run();
+        std::stop_callback stop_serving(stop.token(), [&server] { server.stop(); });
+        server.run(/*handle_signals=*/false);
         source.stop();
         marquee::log::info("stopped");
         return 0;

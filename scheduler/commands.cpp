@@ -8,8 +8,8 @@
 #include "marquee/log/log.hpp"
 #include "marquee/metrics/exporter.hpp"
 #include "marquee/metrics/metrics.hpp"
+#include "marquee/signals/stop_on_signals.hpp"
 #include "scheduler_loop.hpp"
-#include "signals.hpp"
 
 #include <amqp.h>
 #include <fmt/format.h>
@@ -234,7 +234,7 @@ int run_daemon(const settings& s) {
     std::optional<config::listen_address> metrics_address;
     if (!s.metrics_listen.empty()) metrics_address = config::parse_listen_address(s.metrics_listen, "METRICS_LISTEN");
 
-    stop_on_signals signals;  // before any other thread starts
+    signals::stop_on_signals stop;  // before any other thread starts
     pg::provider_store store(s.database_url, database_options());
     amqp::publisher publisher(amqp_settings, amqp::topology::declare);
     try {
@@ -262,7 +262,7 @@ int run_daemon(const settings& s) {
         log::info("serving /metrics on {}:{}", metrics_address->host, exporter->port());
     }
     log::info("scheduling providers");
-    loop.run(signals.token());
+    loop.run(stop.token());
     log::info("stopped");
     return 0;
 }

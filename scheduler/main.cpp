@@ -2,6 +2,7 @@
 // (`--once`: one job per provider now); `marquee-scheduler provider …` manages providers.
 #include "commands.hpp"
 #include "marquee/config/config.hpp"
+#include "marquee/config/logging.hpp"
 #include "marquee/log/log.hpp"
 
 #include <functional>
@@ -13,7 +14,7 @@ int main(int argc, char** argv) {
 
     CLI::App app{"Publishes provider-fetch jobs to RabbitMQ on each provider's schedule.", "marquee-scheduler"};
     scheduler::settings s;
-    std::string log_level = "info";
+    marquee::config::log_settings logging;
     bool once = false;
     config::add(app, "--database-url", "DATABASE_URL", s.database_url, "PostgreSQL URI");
     config::add(app, "--amqp-url", "AMQP_URL", s.amqp_url, "RabbitMQ URL amqp://user:pass@host:port/vhost");
@@ -25,7 +26,7 @@ int main(int argc, char** argv) {
                 "Schedule of provider 'default' (cron in UTC, or @every 10s)");
     config::add(app, "--metrics-listen", "METRICS_LISTEN", s.metrics_listen,
                 "host:port serving /metrics (off when empty)");
-    config::add(app, "--log-level", "LOG_LEVEL", log_level, "debug, info, warn or error");
+    marquee::config::add_log_options(app, logging);
     app.add_flag("--once", once, "Publish one job per enabled provider now, then exit");
 
     auto* provider = app.add_subcommand("provider", "Manage providers (needs only --database-url)");
@@ -67,7 +68,7 @@ int main(int argc, char** argv) {
                 "Longest title, name or organizer accepted, in bytes (default 4096)");
         add_cap("--max-rejections-kept", caps.max_rejections_kept, &scheduler::provider_changes::max_rejections_kept,
                 "Rejected events logged one by one per run; the rest are counted (default 100)");
-        given.push_back(
+        given.emplace_back(
             [&, cmd, o_url, o_schedule, o_zone, o_timeout, o_bytes, cap_options](scheduler::provider_changes& c) {
                 if (!*cmd) return;
                 for (const auto& o : cap_options)
@@ -93,7 +94,7 @@ int main(int argc, char** argv) {
     auto* disable = naming(provider->add_subcommand("disable", "Stop scheduling a provider"));
 
     return config::run(app, argc, argv, [&] {
-        marquee::log::init("scheduler", marquee::log::parse_level(log_level));
+        marquee::config::start_logging("scheduler", logging);
         scheduler::provider_changes changes;
         for (const auto& collect : given) collect(changes);
         if (*add) return scheduler::provider_add(s.database_url, name, changes);

@@ -6,11 +6,8 @@
 #include "marquee/amqp/topology.hpp"
 #include "marquee/error.hpp"
 #include "marquee/jobs/fetch_job.hpp"
-#include "marquee/log/log.hpp"
+#include "marquee/log/fields.hpp"
 #include "retry_policy.hpp"
-
-#include <pthread.h>
-#include <csignal>
 
 #include <atomic>
 #include <chrono>
@@ -51,6 +48,8 @@ private:
             return;
         }
         const auto& job = std::get<jobs::fetch_job>(parsed);
+        // Every record about this job carries these (LOG_FORMAT=json).
+        log::scope job_fields{{"provider", job.provider}, {"job_id", job.job_id}, {"attempt", job.attempt}};
         log::info("job {} for provider {} (slot {}, attempt {}){}", job.job_id, job.provider,
                   jobs::format_rfc3339_utc(job.scheduled_for), job.attempt, d.redelivered ? " redelivered" : "");
         const auto started = std::chrono::steady_clock::now();
@@ -133,15 +132,9 @@ private:
 }  // namespace
 
 int run_consumers(const runner_settings& settings, const config::amqp_settings& amqp, unsigned concurrency,
-                  const retry_policy& retry, worker_metrics& metrics) {
-    // Signals are taken by one thread with sigwait, so no job is interrupted midway: SIGTERM stops
-    // the consumers from taking new jobs and lets each finish (and acknowledge) the one in hand.
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
+                  const retry_policy& retry, worker_metrics& metrics, signals::stop_on_signals& stop) {
+    // A stop (SIGTERM) keeps the consumers from taking new jobs and lets each finish (and
+    // acknowledge) the one in hand; a consumer that fails asks for the same stop.
     std::atomic<bool> stopping{false};
     std::atomic<bool> failed{false};
     std::vector<std::jthread> consumers;
@@ -159,16 +152,12 @@ int run_consumers(const runner_settings& settings, const config::amqp_settings& 
                 log::error("consumer stopped by an exception of unknown type");
                 failed = true;
             }
-            if (failed) {
-                stopping = true;
-                ::kill(::getpid(), SIGTERM);
-            }
+            if (failed) stop.request_stop();
         });
     }
     log::info("consuming fetch jobs with {} consumer(s)", concurrency);
-    int signal = 0;
-    sigwait(&signals, &signal);
-    log::info("signal {} received: finishing the jobs in hand", signal);
+    stop.wait();
+    log::info("finishing the jobs in hand");
     stopping = true;
     consumers.clear();
     if (failed) {

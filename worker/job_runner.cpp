@@ -1,7 +1,7 @@
 #include "job_runner.hpp"
 
 #include "marquee/error.hpp"
-#include "marquee/log/log.hpp"
+#include "marquee/log/fields.hpp"
 #include "marquee/pg/connection.hpp"
 #include "marquee/text/utf8.hpp"
 
@@ -44,7 +44,12 @@ void job_runner::log_report(const std::string& provider, std::int64_t run_id,
     if (report.events_rejected > report.rejections.size())
         log::warn("provider {} run {}: {} more rejected events not logged (max_rejections_kept)", provider, run_id,
                   report.events_rejected - report.rejections.size());
-    log::info("provider {} run {} succeeded: {} events seen, {} written, {} unchanged, {} rejected{}", provider, run_id,
+    log::info(log::fields{{"events_seen", report.events_seen},
+                          {"events_written", report.events_changed},
+                          {"events_unchanged", report.events_unchanged},
+                          {"events_rejected", report.events_rejected},
+                          {"data_version", report.data_version}},
+              "provider {} run {} succeeded: {} events seen, {} written, {} unchanged, {} rejected{}", provider, run_id,
               report.events_seen, report.events_changed, report.events_unchanged, report.events_rejected,
               report.data_version ? fmt::format(", data version {}", report.data_version) : std::string{});
 }
@@ -84,13 +89,14 @@ job_outcome job_runner::run_locked(const jobs::fetch_job& job, std::int64_t& run
     pg::ingestion_store store(conn);
     // A consumer never waits for another ingestion of the same provider: waiting would tie up
     // a consumer that other providers' jobs need.
-    auto lock = pg::provider_lock::try_acquire(conn, provider->name);
+    auto lock = pg::advisory_lock::try_acquire(conn, pg::provider_lock_key(provider->name));
     if (!lock) return {job_status::deferred, fmt::format("another ingestion of '{}' is running", provider->name)};
     auto slot = jobs::format_rfc3339_utc(job.scheduled_for);
     // Coalescing: a backlog of jobs (a worker outage, retries) collapses into the newest.
     if (store.has_newer_success(provider->name, slot))
         return {job_status::skipped, fmt::format("a newer run of '{}' already succeeded", provider->name)};
     run_id = store.start_run(provider->name, job.job_id, slot);
+    log::scope run_fields{{"run_id", run_id}};
     auto limits = settings_.fetch;
     limits.total_timeout = std::chrono::milliseconds{provider->fetch_timeout_ms};
     limits.max_bytes = static_cast<std::size_t>(provider->max_feed_bytes);
@@ -138,8 +144,9 @@ pg::ingestion_report job_runner::ingest_file(const std::filesystem::path& file, 
     }
     auto& conn = connection();
     pg::ingestion_store store(conn);
-    pg::provider_lock lock(conn, provider->name);
+    pg::advisory_lock lock(conn, pg::provider_lock_key(provider->name));
     auto run_id = store.start_run(provider->name, "file:" + file.filename().string(), "");
+    log::scope run_fields{{"provider", provider->name}, {"run_id", run_id}};
     try {
         auto report = ingest_refusing_bad_events(*provider, run_id, store, [&] { return read_file(file); });
         log_report(provider->name, run_id, report);

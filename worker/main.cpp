@@ -3,6 +3,7 @@
 #include "consume_loop.hpp"
 #include "job_runner.hpp"
 #include "marquee/config/config.hpp"
+#include "marquee/config/logging.hpp"
 #include "marquee/error.hpp"
 #include "marquee/log/log.hpp"
 #include "marquee/metrics/exporter.hpp"
@@ -16,7 +17,7 @@ int main(int argc, char** argv) {
     CLI::App app{"Consumes provider-fetch jobs and ingests feeds into PostgreSQL.", "marquee-worker"};
     std::string database_url;
     std::string amqp_url;
-    std::string log_level = "info";
+    marquee::config::log_settings logging;
     unsigned threads = std::max(1u, std::thread::hardware_concurrency());
     unsigned concurrency = 4;  // fetches wait on the network: a slow provider must not hold up the rest
     std::size_t batch_kib = 4096;
@@ -46,7 +47,7 @@ int main(int argc, char** argv) {
     std::string metrics_listen;
     marquee::config::add(app, "--metrics-listen", "METRICS_LISTEN", metrics_listen,
                          "host:port serving Prometheus metrics at /metrics (off when empty)");
-    marquee::config::add(app, "--log-level", "LOG_LEVEL", log_level, "debug, info, warn or error");
+    marquee::config::add_log_options(app, logging);
 
     app.fallthrough();  // global flags may follow the subcommand
     auto* ingest = app.add_subcommand("ingest", "Ingest one feed file synchronously and exit once committed");
@@ -59,7 +60,7 @@ int main(int argc, char** argv) {
                          "Time zone for a provider not yet registered");
 
     return marquee::config::run(app, argc, argv, [&] {
-        marquee::log::init("worker", marquee::log::parse_level(log_level));
+        marquee::config::start_logging("worker", logging);
         marquee::config::check_database_url(database_url);
         marquee::worker::runner_settings settings{database_url, {threads, batch_kib * 1024}, {}};
         settings.fetch.deny_private_networks = deny_private_networks;
@@ -72,6 +73,7 @@ int main(int argc, char** argv) {
         }
         if (amqp_url.empty()) throw marquee::config_error("AMQP_URL", "is required (amqp://user:pass@host:port/vhost)");
         auto amqp = marquee::config::parse_amqp_url(amqp_url);
+        marquee::signals::stop_on_signals stop;  // before any other thread starts
         retry.first_delay = std::chrono::milliseconds{first_retry_ms};
         marquee::metrics::registry registry;
         marquee::worker::worker_metrics metrics(registry);
@@ -82,6 +84,6 @@ int main(int argc, char** argv) {
                 registry, marquee::metrics::exporter_options{.host = listen.host, .port = listen.port});
             marquee::log::info("serving metrics on http://{}:{}/metrics", listen.host, exporter->port());
         }
-        return marquee::worker::run_consumers(settings, amqp, concurrency, retry, metrics);
+        return marquee::worker::run_consumers(settings, amqp, concurrency, retry, metrics, stop);
     });
 }

@@ -1,8 +1,8 @@
 #include "marquee/amqp/connection.hpp"
 
-#include "marquee/amqp/detail/rabbitmq.hpp"
 #include "marquee/error.hpp"
 #include "marquee/log/log.hpp"
+#include "rabbitmq.hpp"
 
 #include <amqp_tcp_socket.h>
 #include <fmt/format.h>
@@ -104,9 +104,9 @@ void connection::check_status(int status, std::string_view what) {
     if (status < 0) fail(fmt::format("{}: {}", what, amqp_error_string2(status)));
 }
 
-void connection::fail(std::string message) {
+void connection::fail(const std::string& message) {
     usable_ = false;
-    throw queue_error(std::move(message));
+    throw queue_error(message);
 }
 
 void connection::reopen_channel() {

@@ -1,8 +1,8 @@
 #include "marquee/amqp/consumer.hpp"
 
-#include "marquee/amqp/detail/rabbitmq.hpp"
 #include "marquee/error.hpp"
 #include "marquee/log/log.hpp"
+#include "rabbitmq.hpp"
 
 #include <amqp_framing.h>
 #include <fmt/format.h>

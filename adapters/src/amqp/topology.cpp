@@ -1,8 +1,8 @@
 #include "marquee/amqp/topology.hpp"
 
-#include "marquee/amqp/detail/rabbitmq.hpp"
 #include "marquee/error.hpp"
 #include "marquee/log/log.hpp"
+#include "rabbitmq.hpp"
 
 #include <amqp_framing.h>
 #include <fmt/format.h>
@@ -49,6 +49,7 @@ bool refused_as_inequivalent(const amqp_rpc_reply_t& reply) {
 void declare_queue(connection& conn, std::string_view name, std::vector<argument> arguments) {
     arguments.push_back({"x-queue-type", "quorum"});
     std::vector<amqp_table_entry_t> entries;
+    entries.reserve(arguments.size());
     for (const auto& a : arguments) entries.push_back(entry(a));
     amqp_table_t table{static_cast<int>(entries.size()), entries.data()};
     amqp_queue_declare(conn.native(), connection::channel, detail::bytes(name), 0, 1, 0, 0, table);

@@ -8,6 +8,7 @@
 #include <boost/url/parse.hpp>
 
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 
 namespace marquee::config {
@@ -77,6 +78,22 @@ void check_http_url(std::string_view url, std::string_view setting) {
     if (parsed->scheme() != "http" && parsed->scheme() != "https")
         throw config_error(std::string(setting), "must be an http:// or https:// URL");
     if (parsed->host().empty()) throw config_error(std::string(setting), "has no host");
+}
+
+CLI::Validator seconds_up_to(double max) {
+    return CLI::Validator(
+        [max](std::string& text) -> std::string {
+            double value = 0;
+            auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+            if (ec != std::errc{} || end != text.data() + text.size() || !(value > 0) || value > max)
+                return fmt::format("must be a number of seconds above 0 and at most {}", max);
+            return {};
+        },
+        fmt::format("SECONDS in (0, {}]", max));
+}
+
+std::chrono::milliseconds milliseconds_of_seconds(double seconds) {
+    return std::chrono::milliseconds{std::llround(seconds * 1000)};
 }
 
 void check_time_zone(std::string_view name, std::string_view setting) {

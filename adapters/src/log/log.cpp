@@ -1,6 +1,8 @@
 #include "marquee/log/log.hpp"
 
 #include "marquee/error.hpp"
+#include "marquee/json/escape.hpp"
+#include "marquee/log/fields.hpp"
 
 #include <date/date.h>
 #include <unistd.h>
@@ -13,7 +15,9 @@ namespace marquee::log {
 namespace {
 
 std::atomic<int> min_level_{static_cast<int>(level::info)};
+std::atomic<format> format_{format::text};
 std::string component_ = "marquee";
+thread_local std::vector<field> scoped_fields;
 
 std::string_view level_name(level lvl) noexcept {
     switch (lvl) {
@@ -27,6 +31,37 @@ std::string_view level_name(level lvl) noexcept {
             return "ERROR";
     }
     return "?";
+}
+
+void append_field(std::string& line, const field& f) {
+    line += ',';
+    json::append_string(line, f.key);
+    line += ':';
+    if (f.number)
+        line += f.value;
+    else
+        json::append_string(line, f.value);
+}
+
+std::string text_line(std::string_view time, level lvl, std::string_view message) {
+    return fmt::format("{}Z {} {}: {}\n", time, level_name(lvl), component_, message);
+}
+
+std::string json_line(std::string_view time, level lvl, std::string_view message, const fields& record_fields) {
+    std::string line = R"({"time":")";
+    line += time;
+    line += R"(Z","level":)";
+    std::string name(level_name(lvl));
+    for (auto& c : name) c = static_cast<char>(c - 'A' + 'a');
+    json::append_string(line, name);
+    line += R"(,"component":)";
+    json::append_string(line, component_);
+    line += R"(,"message":)";
+    json::append_string(line, message);
+    for (const auto& f : scoped_fields) append_field(line, f);
+    for (const auto& f : record_fields) append_field(line, f);
+    line += "}\n";
+    return line;
 }
 
 }  // namespace
@@ -48,12 +83,36 @@ bool enabled(level lvl) noexcept {
     return static_cast<int>(lvl) >= min_level_.load(std::memory_order_relaxed);
 }
 
+format parse_format(std::string_view text) {
+    if (text == "text") return format::text;
+    if (text == "json") return format::json;
+    throw config_error("LOG_FORMAT", "expected text or json");
+}
+
+void set_format(format f) noexcept {
+    format_.store(f);
+}
+
+scope::scope(std::initializer_list<field> added) : added_(added.size()) {
+    scoped_fields.insert(scoped_fields.end(), added.begin(), added.end());
+}
+
+scope::~scope() {
+    scoped_fields.erase(scoped_fields.end() - static_cast<std::ptrdiff_t>(added_), scoped_fields.end());
+}
+
 void write(level lvl, std::string_view message) noexcept {
+    write(lvl, message, fields{});
+}
+
+void write(level lvl, std::string_view message, const fields& record_fields) noexcept {
     try {
         // date::format reads a sys_time as UTC whatever TZ says (fmt 9 would use local time).
         auto now = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
-        auto line = fmt::format("{}Z {} {}: {}\n", date::format("%Y-%m-%dT%H:%M:%S", now), level_name(lvl), component_,
-                                message);
+        auto time = date::format("%Y-%m-%dT%H:%M:%S", now);
+        auto line = format_.load(std::memory_order_relaxed) == format::json
+                        ? json_line(time, lvl, message, record_fields)
+                        : text_line(time, lvl, message);
         // One write(2) per line keeps concurrent records whole; a short write to stderr is not retried.
         [[maybe_unused]] auto written = ::write(STDERR_FILENO, line.data(), line.size());
     } catch (...) {

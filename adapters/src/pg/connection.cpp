@@ -10,25 +10,53 @@
 namespace marquee::pg {
 namespace {
 
-std::string with_parameters(const std::string& url, const connection_options& o) {
-    // libpq URIs take connection parameters as query parameters; later ones win, so the caller's
-    // own parameters in the URL stay in force for anything we do not set.
-    // TCP keepalives: a worker whose host vanishes holds its provider's advisory lock until the
-    // server notices the session is dead, which is about two hours with the kernel's defaults and
-    // about a minute with these.
-    char separator = url.find('?') == std::string::npos ? '?' : '&';
-    return fmt::format(
-        "{}{}connect_timeout={}&application_name={}&keepalives=1&keepalives_idle={}&keepalives_interval={}"
-        "&keepalives_count={}&options=-c%20statement_timeout%3D{}",
-        url, separator, o.connect_timeout.count(), o.application_name, o.keepalive_idle.count(),
-        o.keepalive_interval.count(), o.keepalive_count, o.statement_timeout.count());
+bool sets_options(const std::string& url) {
+    auto query = url.find('?');
+    return query != std::string::npos &&
+           (url.find("?options=", query) != std::string::npos || url.find("&options=", query) != std::string::npos);
+}
+
+// libpq URIs take connection parameters as query parameters. Ours go after the URL's own and
+// only where it sets none.
+// TCP keepalives: a worker whose host vanishes holds its provider's advisory lock until the
+// server notices the session is dead, which is about two hours with the kernel's defaults and
+// about a minute with ours.
+std::string with_defaults(const std::string& url, const connection_options& o) {
+    std::string out = url;
+    auto add = [&out, &url](std::string_view key, const std::string& value) {
+        auto query = url.find('?');
+        if (query != std::string::npos) {
+            for (auto at = url.find(key, query); at != std::string::npos; at = url.find(key, at + 1)) {
+                bool starts = url[at - 1] == '?' || url[at - 1] == '&';
+                if (starts && url.compare(at + key.size(), 1, "=") == 0) return;
+            }
+        }
+        out += out.find('?') == std::string::npos ? '?' : '&';
+        out += key;
+        out += '=';
+        out += value;
+    };
+    add("connect_timeout", std::to_string(o.connect_timeout.count()));
+    add("application_name", std::string(o.application_name));
+    add("keepalives", "1");
+    add("keepalives_idle", std::to_string(o.keepalive_idle.count()));
+    add("keepalives_interval", std::to_string(o.keepalive_interval.count()));
+    add("keepalives_count", std::to_string(o.keepalive_count));
+    if (o.tcp_user_timeout.count() > 0) add("tcp_user_timeout", std::to_string(o.tcp_user_timeout.count()));
+    add("options", fmt::format("-c%20statement_timeout%3D{}", o.statement_timeout.count()));
+    return out;
 }
 
 }  // namespace
 
 std::unique_ptr<pqxx::connection> connect(const std::string& database_url, const connection_options& options) {
     try {
-        return std::make_unique<pqxx::connection>(with_parameters(database_url, options));
+        auto connection = std::make_unique<pqxx::connection>(with_defaults(database_url, options));
+        // The statement timeout rides on the startup packet (no extra round trip), unless the URL
+        // passes server options of its own; then it is set once connected.
+        auto timeout = std::to_string(options.statement_timeout.count());
+        if (sets_options(database_url)) connection->set_variable("statement_timeout", timeout);
+        return connection;
     } catch (const pqxx::broken_connection& e) {
         throw storage_error(fmt::format("cannot connect to PostgreSQL: {}", e.what()));
     }

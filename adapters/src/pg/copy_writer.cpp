@@ -9,18 +9,10 @@
 
 namespace marquee::pg::detail {
 
-void copy_rows(pqxx::transaction_base& tx, const std::string& table, std::string_view columns,
+void copy_rows(pqxx::transaction_base& tx, const std::string& table, std::span<const std::string_view> columns,
                const std::string& rows) {
     if (rows.empty()) return;
-    std::vector<std::string> column_names;
-    for (std::size_t start = 0; start < columns.size();) {
-        auto comma = columns.find(',', start);
-        auto name = columns.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
-        while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
-        column_names.emplace_back(name);
-        if (comma == std::string_view::npos) break;
-        start = comma + 1;
-    }
+    std::vector<std::string> column_names(columns.begin(), columns.end());
     // libpqxx 6.4 offers raw COPY lines only through tablewriter, deprecated there in favour of
     // stream_to, which formats field by field. Our rows are already COPY text (the hot path), and
     // the COPY protocol does not care where lines are cut: one "line" may carry a whole batch.

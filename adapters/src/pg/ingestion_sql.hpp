@@ -1,14 +1,16 @@
 #pragma once
 // Every statement of the ingestion path, named. Parameters are numbered $1… as noted per statement.
+#include "marquee/ingest/staging.hpp"
+
+#include <array>
+#include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace marquee::pg::ingestion_sql {
 
-// Two-key advisory lock (class, hashtext(provider)): at most one ingestion per provider at a time.
-inline constexpr int provider_lock_class = 0x6d71;  // "mq"
-inline constexpr const char* lock_provider = "SELECT pg_advisory_lock($1, hashtext($2))";
-inline constexpr const char* try_lock_provider = "SELECT pg_try_advisory_lock($1, hashtext($2))";
-inline constexpr const char* unlock_provider = "SELECT pg_advisory_unlock($1, hashtext($2))";
+// The class of the per-provider ingestion locks (class, hashtext(provider)).
+inline constexpr std::int32_t provider_lock_class = 0x6d71;  // "mq"
 
 // $1 provider. Run only while holding the provider's lock: any run still 'running' then has lost
 // its worker.
@@ -45,18 +47,51 @@ SELECT EXISTS (SELECT 1 FROM ingestion_runs
 // $1 provider.
 inline constexpr const char* known_hashes = "SELECT id::text, content_hash FROM events WHERE provider = $1";
 
-inline constexpr const char* create_stage_tables = R"sql(
-CREATE TEMP TABLE stage_events (
-    seq bigint NOT NULL, id uuid NOT NULL, kind "char" NOT NULL,
-    base_event_id text, event_id text, title text, sell_mode text, organizer_company_id text,
-    start_local timestamp, end_local timestamp, starts_at timestamptz, ends_at timestamptz,
-    sell_from timestamp, sell_to timestamp, sold_out boolean, min_price numeric, max_price numeric,
-    zone_count integer, content_hash bigint
-) ON COMMIT DROP;
-CREATE TEMP TABLE stage_zones (
-    seq bigint NOT NULL, event uuid NOT NULL, position integer NOT NULL, zone_id text NOT NULL,
-    name text, capacity bigint, price numeric NOT NULL, numbered boolean
-) ON COMMIT DROP)sql";
+// The staging tables' column types. Names and order come from ingest::stage_event_columns and
+// ingest::stage_zone_columns (the rows' layout); the compiler holds the two lists together.
+struct column_type {
+    std::string_view name;
+    std::string_view type;
+};
+inline constexpr std::array<column_type, ingest::stage_event_columns.size()> stage_event_types = {{
+    {"seq", "bigint NOT NULL"},    {"id", "uuid NOT NULL"},
+    {"kind", "\"char\" NOT NULL"}, {"base_event_id", "text"},
+    {"event_id", "text"},          {"title", "text"},
+    {"sell_mode", "text"},         {"organizer_company_id", "text"},
+    {"start_local", "timestamp"},  {"end_local", "timestamp"},
+    {"starts_at", "timestamptz"},  {"ends_at", "timestamptz"},
+    {"sell_from", "timestamp"},    {"sell_to", "timestamp"},
+    {"sold_out", "boolean"},       {"min_price", "numeric"},
+    {"max_price", "numeric"},      {"zone_count", "integer"},
+    {"content_hash", "bigint"},
+}};
+inline constexpr std::array<column_type, ingest::stage_zone_columns.size()> stage_zone_types = {{
+    {"seq", "bigint NOT NULL"},
+    {"event", "uuid NOT NULL"},
+    {"position", "integer NOT NULL"},
+    {"zone_id", "text NOT NULL"},
+    {"name", "text"},
+    {"capacity", "bigint"},
+    {"price", "numeric NOT NULL"},
+    {"numbered", "boolean"},
+}};
+
+template <std::size_t N>
+constexpr bool same_names(const std::array<column_type, N>& typed, const std::array<std::string_view, N>& names) {
+    for (std::size_t i = 0; i < N; ++i)
+        if (typed[i].name != names[i]) return false;
+    return true;
+}
+static_assert(same_names(stage_event_types, ingest::stage_event_columns), "stage_events types out of step");
+static_assert(same_names(stage_zone_types, ingest::stage_zone_columns), "stage_zones types out of step");
+
+/// CREATE TEMP TABLE statements for stage_events and stage_zones (dropped at commit).
+std::string create_stage_tables();
+
+// The statements below spell the row kinds as SQL "char" literals.
+static_assert(ingest::row_kind::added == 'n' && ingest::row_kind::changed == 'c' &&
+                  ingest::row_kind::unchanged == 'u' && ingest::row_kind::rejected == 'r',
+              "update the kind literals in pick_winners, merge_events, touch_unchanged, merge_zones, trim_zones");
 
 // The last occurrence of each event in the feed wins, whatever its kind.
 inline constexpr const char* pick_winners = R"sql(

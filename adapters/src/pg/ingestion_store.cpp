@@ -27,32 +27,8 @@ ingest::known_hashes load_known_hashes(pqxx::transaction_base& tx, const std::st
 
 }  // namespace
 
-provider_lock::provider_lock(pqxx::connection& connection, std::string provider)
-    : connection_(connection), provider_(std::move(provider)) {
-    translate_errors([&] {
-        pqxx::nontransaction tx(connection_);
-        tx.exec_params(ingestion_sql::lock_provider, ingestion_sql::provider_lock_class, provider_);
-    });
-}
-
-std::unique_ptr<provider_lock> provider_lock::try_acquire(pqxx::connection& connection, std::string provider) {
-    bool taken = translate_errors([&] {
-        pqxx::nontransaction tx(connection);
-        return tx.exec_params1(ingestion_sql::try_lock_provider, ingestion_sql::provider_lock_class, provider)[0]
-            .as<bool>();
-    });
-    if (!taken) return nullptr;
-    return std::unique_ptr<provider_lock>(new provider_lock(connection, std::move(provider), already_held{}));
-}
-
-provider_lock::~provider_lock() {
-    try {
-        pqxx::nontransaction tx(connection_);
-        tx.exec_params(ingestion_sql::unlock_provider, ingestion_sql::provider_lock_class, provider_);
-    } catch (const std::exception& e) {
-        // A lost connection releases the lock with the session.
-        log::warn("could not release the ingestion lock of {}: {}", provider_, e.what());
-    }
+advisory_key provider_lock_key(std::string provider) {
+    return advisory_key::named(ingestion_sql::provider_lock_class, std::move(provider));
 }
 
 std::int64_t ingestion_store::start_run(const std::string& provider, const std::string& job_id,
@@ -111,7 +87,7 @@ ingestion_report ingestion_store::ingest_in_transaction(std::int64_t run_id, con
     time::zone zone(provider.time_zone);
     pqxx::work tx(connection_);
     auto known = load_known_hashes(tx, provider.name);
-    tx.exec0(ingestion_sql::create_stage_tables);
+    tx.exec0(ingestion_sql::create_stage_tables());
 
     ingestion_report report;
     ingest::provider_context context{provider.name, &zone, &known, provider.caps};

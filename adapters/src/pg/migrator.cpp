@@ -2,6 +2,7 @@
 
 #include "marquee/error.hpp"
 #include "marquee/log/log.hpp"
+#include "marquee/pg/advisory_lock.hpp"
 #include "marquee/pg/connection.hpp"
 
 #include <fmt/format.h>
@@ -30,8 +31,6 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 ))sql";
 constexpr const char* applied_sql = "SELECT version, checksum FROM schema_migrations";
 constexpr const char* record_sql = "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)";
-constexpr const char* lock_sql = "SELECT pg_advisory_lock($1)";
-constexpr const char* unlock_sql = "SELECT pg_advisory_unlock($1)";
 
 std::string checksum(const std::string& sql) {
     return fmt::format("{:016x}", XXH3_64bits(sql.data(), sql.size()));
@@ -44,27 +43,6 @@ std::string read_file(const std::filesystem::path& path) {
     text << in.rdbuf();
     return text.str();
 }
-
-class advisory_lock {
-public:
-    explicit advisory_lock(pqxx::connection& c) : connection_(c) {
-        pqxx::nontransaction tx(connection_);
-        tx.exec_params(lock_sql, migrate_lock_key);
-    }
-    ~advisory_lock() {
-        try {
-            pqxx::nontransaction tx(connection_);
-            tx.exec_params(unlock_sql, migrate_lock_key);
-        } catch (...) {
-            // The session ends soon after; PostgreSQL releases the lock with it.
-        }
-    }
-    advisory_lock(const advisory_lock&) = delete;
-    advisory_lock& operator=(const advisory_lock&) = delete;
-
-private:
-    pqxx::connection& connection_;
-};
 
 }  // namespace
 
@@ -89,7 +67,7 @@ std::vector<migration> load_migrations(const std::filesystem::path& dir) {
 
 std::vector<std::string> migrate(pqxx::connection& connection, const std::vector<migration>& migrations) {
     return translate_errors([&] {
-        advisory_lock lock(connection);
+        advisory_lock lock(connection, advisory_key::fixed(migrate_lock_key));
         std::map<int, std::string> applied;
         {
             pqxx::work tx(connection);

@@ -1,5 +1,6 @@
 #include "refused_rows.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <string>
 
@@ -38,9 +39,13 @@ void for_each_line(std::string_view rows, Each each) {
     }
 }
 
+constexpr auto base_event_id_field = ingest::column_index(ingest::stage_event_columns, "base_event_id");
+constexpr auto event_id_field = ingest::column_index(ingest::stage_event_columns, "event_id");
+
 }  // namespace
 
-std::optional<ids::uuid> event_on_copy_line(std::string_view message, std::string_view rows, std::string_view columns) {
+std::optional<ids::uuid> event_on_copy_line(std::string_view message, std::string_view rows,
+                                            std::span<const std::string_view> columns) {
     auto at = message.find(", line ");
     if (at == std::string_view::npos) return std::nullopt;
     auto digits = message.substr(at + 7);
@@ -48,21 +53,8 @@ std::optional<ids::uuid> event_on_copy_line(std::string_view message, std::strin
     auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), line);
     if (ec != std::errc{} || line == 0) return std::nullopt;
 
-    std::size_t column = 0;
-    bool found = false;
-    for (std::size_t begin = 0, index = 0; begin <= columns.size(); ++index) {
-        auto comma = columns.find(',', begin);
-        auto name = columns.substr(begin, comma == std::string_view::npos ? std::string_view::npos : comma - begin);
-        while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
-        if (name == "id" || name == "event") {
-            column = index;
-            found = true;
-            break;
-        }
-        if (comma == std::string_view::npos) break;
-        begin = comma + 1;
-    }
-    if (!found) return std::nullopt;
+    auto column = std::min(ingest::column_index(columns, "id"), ingest::column_index(columns, "event"));
+    if (column == columns.size()) return std::nullopt;
 
     std::optional<ids::uuid> event;
     std::size_t number = 0;
@@ -104,12 +96,13 @@ std::size_t exclude_events(ingest::staged_batch& batch, const exclusions& exclud
         auto kind = field(line, 2);
         if (kind == std::string_view(&ingest::row_kind::added, 1) ||
             kind == std::string_view(&ingest::row_kind::changed, 1)) {
-            rejected.push_back({unescape(field(line, 3)), unescape(field(line, 4)), *reason, true});
+            rejected.push_back(
+                {unescape(field(line, base_event_id_field)), unescape(field(line, event_id_field)), *reason, true});
             ++count;
         }
         events.append(line.substr(0, line.find('\t', line.find('\t') + 1) + 1));
         events.push_back(ingest::row_kind::rejected);
-        for (int column = 0; column < ingest::short_row_null_columns; ++column) events += "\t\\N";
+        for (std::size_t column = 0; column < ingest::short_row_null_columns; ++column) events += "\t\\N";
         events.push_back('\n');
     });
     batch.event_rows = std::move(events);

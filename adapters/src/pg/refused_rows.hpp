@@ -7,6 +7,7 @@
 #include "marquee/pg/ingestion_store.hpp"
 
 #include <optional>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -14,7 +15,8 @@ namespace marquee::pg::detail {
 
 /// The event of the row a failed COPY names ("COPY zones, line 3"): `rows` is the COPY text that
 /// was sent, `columns` its column list, whose first "id" or "event" column holds the event.
-std::optional<ids::uuid> event_on_copy_line(std::string_view message, std::string_view rows, std::string_view columns);
+std::optional<ids::uuid> event_on_copy_line(std::string_view message, std::string_view rows,
+                                            std::span<const std::string_view> columns);
 
 /// The event of the row a failed INSERT or UPDATE names ("Failing row contains (<uuid>, …)"):
 /// the first UUID in it (the id of events, the event of zones and event_history).

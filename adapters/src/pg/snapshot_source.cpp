@@ -1,6 +1,8 @@
 #include "marquee/pg/snapshot_source.hpp"
 
+#include "marquee/error.hpp"
 #include "marquee/log/log.hpp"
+#include "marquee/pg/connection.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -41,15 +43,22 @@ public:
     }
 };
 
-std::unique_ptr<pqxx::connection> connect(const std::string& connection_string, std::chrono::milliseconds timeout) {
-    auto conn = std::make_unique<pqxx::connection>(connection_string);
-    conn->set_variable("statement_timeout", std::to_string(timeout.count()));
-    return conn;
+// The API notices a dead database faster than the batch processes do: its keepalives probe after
+// 5 s idle, and a statement whose data goes unacknowledged for 10 s drops the connection, so
+// /readyz and the database_up gauge turn within seconds while the last snapshot keeps serving.
+std::unique_ptr<pqxx::connection> connect(const snapshot_source_options& options) {
+    return pg::connect(options.database_url, {.application_name = "marquee-api",
+                                              .connect_timeout = options.connect_timeout,
+                                              .statement_timeout = options.statement_timeout,
+                                              .keepalive_idle = std::chrono::seconds{5},
+                                              .keepalive_interval = std::chrono::seconds{2},
+                                              .keepalive_count = 3,
+                                              .tcp_user_timeout = std::chrono::milliseconds{10000}});
 }
 
 std::int64_t read_version(pqxx::transaction_base& tx) {
     auto r = tx.exec(select_data_version);
-    if (r.size() != 1) throw std::runtime_error("data_version does not hold exactly one row");
+    if (r.size() != 1) throw storage_error("data_version does not hold exactly one row");
     return r[0][0].as<std::int64_t>();
 }
 
@@ -88,25 +97,7 @@ std::shared_ptr<const search::snapshot> load(pqxx::connection& conn) {
 
 }  // namespace
 
-std::string with_connection_defaults(std::string url, std::chrono::seconds connect_timeout,
-                                     std::string_view application_name) {
-    auto add = [&url](std::string_view key, const std::string& value) {
-        if (url.find(fmt::format("{}=", key)) != std::string::npos) return;
-        url += url.find('?') == std::string::npos ? '?' : '&';
-        url += fmt::format("{}={}", key, value);
-    };
-    add("connect_timeout", std::to_string(connect_timeout.count()));
-    add("keepalives_idle", "5");
-    add("keepalives_interval", "2");
-    add("keepalives_count", "3");
-    add("tcp_user_timeout", "10000");
-    add("application_name", std::string(application_name));
-    return url;
-}
-
-snapshot_source::snapshot_source(snapshot_source_options options)
-    : options_(std::move(options)),
-      connection_string_(with_connection_defaults(options_.database_url, options_.connect_timeout, "marquee-api")) {
+snapshot_source::snapshot_source(snapshot_source_options options) : options_(std::move(options)) {
     int fds[2];
     if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe2");
     wake_read_fd_ = fds[0];
@@ -156,11 +147,11 @@ void snapshot_source::run() noexcept {
     while (!stopping_.load()) {
         try {
             if (!listen_conn) {
-                listen_conn = connect(connection_string_, options_.statement_timeout);
+                listen_conn = connect(options_);
                 // LISTEN before reading the version, so no change between the two goes unnoticed.
                 receiver = std::make_unique<version_receiver>(*listen_conn, notify_channel);
             }
-            if (!query_conn) query_conn = connect(connection_string_, options_.statement_timeout);
+            if (!query_conn) query_conn = connect(options_);
 
             auto held = current_.load();
             std::int64_t db_version = 0;

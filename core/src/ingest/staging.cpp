@@ -165,7 +165,7 @@ void batch_stager::append_short_row(std::uint64_t seq, const ids::uuid& id, char
     auto& out = out_.event_rows;
     append_occurrence_key(out, seq, id);
     out.push_back(kind);
-    for (int column = 0; column < short_row_null_columns; ++column) {
+    for (std::size_t column = 0; column < short_row_null_columns; ++column) {
         tab(out);
         out += copy_null;
     }

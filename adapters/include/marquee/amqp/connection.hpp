@@ -56,7 +56,7 @@ public:
     /// Throws queue_error("<what>: <status text>") when `status` (an amqp_status_enum) is an error.
     void check_status(int status, std::string_view what);
     /// Marks the connection unusable and throws queue_error(message).
-    [[noreturn]] void fail(std::string message);
+    [[noreturn]] void fail(const std::string& message);
     /// After the broker closed the channel with a soft error (e.g. 406 PRECONDITION_FAILED for a
     /// redeclaration with other arguments) and the caller answered channel.close-ok: opens the
     /// channel again. Throws queue_error.

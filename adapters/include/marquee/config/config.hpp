@@ -1,7 +1,9 @@
 #pragma once
 // The one way executables read configuration: CLI11 options, each with an environment variable of
 // the same meaning (the flag wins). A missing or malformed setting is reported on one line naming
-// the setting, and the process exits with code 2.
+// the setting, and the process exits with code 2. Bounds are checked while parsing, by a CLI11
+// validator on the option (CLI::Range, seconds_up_to); values with structure (URLs, addresses,
+// time zones) by the check_/parse_ helpers below, at the start of run()'s body.
 #include <CLI/CLI.hpp>
 
 #include <chrono>
@@ -37,6 +39,11 @@ void check_database_url(std::string_view url, std::string_view setting = "DATABA
 void check_http_url(std::string_view url, std::string_view setting);
 /// An IANA time zone name known to the system's tz database. Throws config_error.
 void check_time_zone(std::string_view name, std::string_view setting);
+
+/// Validator of a duration setting given in (fractional) seconds: more than 0, at most `max`.
+CLI::Validator seconds_up_to(double max);
+/// Such a setting's value as a duration.
+std::chrono::milliseconds milliseconds_of_seconds(double seconds);
 
 /// Adds the option --NAME with environment fallback ENV. Returns the option for further tuning.
 template <typename T>

@@ -1,6 +1,8 @@
 #pragma once
 // Opening PostgreSQL connections the one way: with a connect timeout, an application name, TCP
 // keepalives so a dead peer is noticed, and a statement timeout so no statement runs unbounded.
+// Every process opens its connections here. A parameter the database URL sets itself (e.g.
+// ?keepalives_idle=60) wins over these defaults, so operators can tune them per deployment.
 #include <pqxx/connection>
 
 #include <chrono>
@@ -17,6 +19,9 @@ struct connection_options {
     std::chrono::seconds keepalive_idle{30};
     std::chrono::seconds keepalive_interval{10};
     int keepalive_count = 3;
+    /// How long sent data may stay unacknowledged before the connection is dropped (0: the
+    /// kernel's default, ~15 minutes). Keepalives only probe an idle connection.
+    std::chrono::milliseconds tcp_user_timeout{0};
 };
 
 /// Throws storage_error (with the server's message, never the password) when it cannot connect.

@@ -5,6 +5,7 @@
 #include "marquee/error.hpp"
 #include "marquee/ids/event_id.hpp"
 #include "marquee/ingest/pipeline.hpp"
+#include "marquee/pg/advisory_lock.hpp"
 
 #include <pqxx/connection>
 
@@ -47,32 +48,16 @@ private:
 /// refused in an earlier try of the same feed.
 using exclusions = std::unordered_map<ids::uuid, std::string, ids::uuid_hash>;
 
-/// Holds the provider's ingestion lock (a session advisory lock) for its lifetime.
-class provider_lock {
-public:
-    /// Waits until the lock is free.
-    provider_lock(pqxx::connection& connection, std::string provider);
-    /// Takes the lock only if it is free: nullptr while another ingestion of the provider runs.
-    static std::unique_ptr<provider_lock> try_acquire(pqxx::connection& connection, std::string provider);
-    ~provider_lock();
-    provider_lock(const provider_lock&) = delete;
-    provider_lock& operator=(const provider_lock&) = delete;
-
-private:
-    struct already_held {};
-    provider_lock(pqxx::connection& connection, std::string provider, already_held)
-        : connection_(connection), provider_(std::move(provider)) {}
-
-    pqxx::connection& connection_;
-    std::string provider_;
-};
+/// The provider's ingestion lock: at most one ingestion of a provider runs at a time. Hold it
+/// with pg::advisory_lock (waiting) or advisory_lock::try_acquire.
+advisory_key provider_lock_key(std::string provider);
 
 class ingestion_store {
 public:
     explicit ingestion_store(pqxx::connection& connection) : connection_(connection) {}
 
     /// Records a new 'running' run (marking any run the provider left 'running' as abandoned).
-    /// Call while holding the provider_lock. `scheduled_for` is RFC 3339 or empty.
+    /// Call while holding the provider's lock (provider_lock_key). `scheduled_for` is RFC 3339 or empty.
     std::int64_t start_run(const std::string& provider, const std::string& job_id, const std::string& scheduled_for);
 
     /// Whether a run of `provider` for a slot later than `slot` (RFC 3339) has succeeded.

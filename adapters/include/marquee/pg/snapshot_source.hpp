@@ -58,7 +58,6 @@ private:
     bool wait(int listen_fd, std::chrono::milliseconds timeout) noexcept;
 
     snapshot_source_options options_;
-    std::string connection_string_;
     int wake_read_fd_ = -1;
     int wake_write_fd_ = -1;
     std::thread thread_;
@@ -70,10 +69,5 @@ private:
     std::atomic<std::uint64_t> loads_{0};
     std::atomic<std::uint64_t> failures_{0};
 };
-
-/// Adds libpq parameters the URL does not already set: connect_timeout, TCP keepalives and
-/// tcp_user_timeout (so a dead peer is noticed), application_name. Exposed for tests.
-std::string with_connection_defaults(std::string url, std::chrono::seconds connect_timeout,
-                                     std::string_view application_name);
 
 }  // namespace marquee::pg

@@ -7,7 +7,9 @@
 #include "marquee/ids/event_id.hpp"
 #include "marquee/time/local_datetime.hpp"
 
+#include <array>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -44,14 +46,35 @@ inline constexpr char unchanged = 'u';  // same content hash as stored: only las
 inline constexpr char rejected = 'r';   // broke a rule: the stored version stays
 }  // namespace row_kind
 
-/// Column lists of the staging tables, in the order rows are written.
-inline constexpr std::string_view stage_event_columns =
-    "seq, id, kind, base_event_id, event_id, title, sell_mode, organizer_company_id, start_local, end_local, "
-    "starts_at, ends_at, sell_from, sell_to, sold_out, min_price, max_price, zone_count, content_hash";
-inline constexpr std::string_view stage_zone_columns = "seq, event, position, zone_id, name, capacity, price, numbered";
-inline constexpr std::string_view zone_columns = "event, position, zone_id, name, capacity, price, numbered";
+/// The staging tables' columns, in the order rows are written: defined here once. The storage
+/// layer creates the tables from these names (checked against its column types at compile time)
+/// and copies rows in this order.
+inline constexpr std::array<std::string_view, 19> stage_event_columns = {
+    "seq",         "id",         "kind",        "base_event_id",
+    "event_id",    "title",      "sell_mode",   "organizer_company_id",
+    "start_local", "end_local",  "starts_at",   "ends_at",
+    "sell_from",   "sell_to",    "sold_out",    "min_price",
+    "max_price",   "zone_count", "content_hash"};
+inline constexpr std::array<std::string_view, 8> stage_zone_columns = {"seq",  "event",    "position", "zone_id",
+                                                                       "name", "capacity", "price",    "numbered"};
+/// The zones table takes a staged zone row without its seq.
+inline constexpr auto zone_columns = std::span(stage_zone_columns).subspan<1>();
+
+/// Position of `name` in `columns` (columns.size() when absent).
+constexpr std::size_t column_index(std::span<const std::string_view> columns, std::string_view name) {
+    std::size_t i = 0;
+    while (i < columns.size() && columns[i] != name) ++i;
+    return i;
+}
+
 /// A short row (unchanged or rejected) is "seq\tid\tkind" and a NULL for each remaining column.
-inline constexpr int short_row_null_columns = 16;
+inline constexpr std::size_t short_row_columns = 3;
+inline constexpr std::size_t short_row_null_columns = stage_event_columns.size() - short_row_columns;
+static_assert(column_index(stage_event_columns, "seq") == 0 && column_index(stage_event_columns, "id") == 1 &&
+                  column_index(stage_event_columns, "kind") == 2,
+              "short rows and every staged row start with seq, id, kind");
+static_assert(column_index(stage_zone_columns, "seq") == 0 && column_index(stage_zone_columns, "event") == 1,
+              "staged zone rows start with seq, event; zone rows drop the seq");
 
 struct staged_batch {
     std::string event_rows;               // COPY text rows for the stage_events table

@@ -1,0 +1,20 @@
+# Fails when BINARY loads a shared library it must not (FORBIDDEN), or misses one it must load
+# (REQUIRED, which also proves ldd's output was read). Comma-separated sonames without the version:
+#   cmake -DBINARY=bin/marquee-api -DREQUIRED=libpq -DFORBIDDEN=librabbitmq,libcurl -P check_loaded_libraries.cmake
+string(REPLACE "," ";" REQUIRED "${REQUIRED}")
+string(REPLACE "," ";" FORBIDDEN "${FORBIDDEN}")
+execute_process(COMMAND ldd ${BINARY} OUTPUT_VARIABLE loaded RESULT_VARIABLE status)
+if(NOT status EQUAL 0)
+  message(FATAL_ERROR "ldd ${BINARY} failed (${status})")
+endif()
+foreach(library IN LISTS REQUIRED)
+  if(NOT loaded MATCHES "(^|[ \t\n/])${library}[-.0-9]*\\.so")
+    message(FATAL_ERROR "${BINARY} does not load ${library}:\n${loaded}")
+  endif()
+endforeach()
+foreach(library IN LISTS FORBIDDEN)
+  if(loaded MATCHES "(^|[ \t\n/])${library}[-.0-9]*\\.so")
+    message(FATAL_ERROR "${BINARY} loads ${library}, which its layer must not use:\n${loaded}")
+  endif()
+endforeach()
+message(STATUS "${BINARY}: loads ${REQUIRED}; none of ${FORBIDDEN}")
