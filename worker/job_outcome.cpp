@@ -3,13 +3,14 @@
 #include "marquee/error.hpp"
 
 #include <new>
+#include <utility>
 
 namespace marquee::worker {
 
 job_outcome outcome_of(std::exception_ptr failure) noexcept {
     try {
         try {
-            std::rethrow_exception(failure);
+            std::rethrow_exception(std::move(failure));
         } catch (const fetch_error& e) {
             return {e.transient() ? job_status::failed_transient : job_status::failed_permanent, e.what()};
         } catch (const feed_error& e) {

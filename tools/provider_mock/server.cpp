@@ -37,7 +37,7 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr auto read_timeout = 60s;   // an idle keep-alive connection is closed after this
 constexpr auto write_timeout = 60s;  // per write; a client that stops reading is dropped
 constexpr auto handshake_timeout = 10s;
-constexpr std::size_t chunk_size = 64 * 1024;
+constexpr std::size_t chunk_size = std::size_t{64} * 1024;
 
 using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 

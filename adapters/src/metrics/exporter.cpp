@@ -22,8 +22,8 @@
 #include <fmt/format.h>
 
 #include <pthread.h>
-#include <signal.h>
 
+#include <csignal>
 #include <exception>
 #include <thread>
 
@@ -39,7 +39,7 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 // A scrape request is a request line and a few headers; anything larger is not one.
 constexpr std::uint32_t header_limit = 8 * 1024;
 
-void log_failure(std::exception_ptr failure, std::string_view what) {
+void log_failure(const std::exception_ptr& failure, std::string_view what) {
     if (!failure) return;
     try {
         std::rethrow_exception(failure);
@@ -109,7 +109,7 @@ struct exporter::impl {
             }
             if (open >= options.max_connections) continue;  // the socket closes as it goes out of scope
             ++open;
-            asio::co_spawn(io, serve(std::move(socket)), [this](std::exception_ptr failure) {
+            asio::co_spawn(io, serve(std::move(socket)), [this](const std::exception_ptr& failure) {
                 --open;
                 log_failure(failure, "connection");
             });
@@ -143,7 +143,8 @@ exporter::exporter(const registry& source, exporter_options options)
         throw error(
             fmt::format("metrics: cannot listen on {}:{}: {}", i.options.host, i.options.port, e.code().message()));
     }
-    asio::co_spawn(i.io, i.accept_loop(), [](std::exception_ptr failure) { log_failure(failure, "accept loop"); });
+    asio::co_spawn(i.io, i.accept_loop(),
+                   [](const std::exception_ptr& failure) { log_failure(failure, "accept loop"); });
     // The I/O thread takes no signals, so they reach whichever thread the application chose (the
     // worker sigwaits for SIGTERM in its main thread).
     sigset_t all_signals;
