@@ -11,7 +11,6 @@
 #include "marquee/signals/stop_on_signals.hpp"
 #include "scheduler_loop.hpp"
 
-#include <amqp.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -114,8 +113,7 @@ void register_metrics(metrics::registry& registry, const loop_stats& stats) {
 // How many messages wait in each fetch queue and how many consumers it has, for the backlog,
 // dead-letter and no-worker alerts (deploy/prometheus): the scheduler runs while workers may not.
 // A passive queue.declare every `interval` from a thread and a connection of its own; it creates
-// nothing. The values are NaN after a failed probe, so no alert reads a stale number. (It reaches
-// rabbitmq-c through connection::native(); an amqp adapter function would be its better home.)
+// nothing. The values are NaN after a failed probe, so no alert reads a stale number.
 class queue_watch {
 public:
     queue_watch(amqp::connection_options options, std::chrono::milliseconds interval)
@@ -164,14 +162,10 @@ private:
                 conn_.emplace(options_);
             }
             for (auto& q : queues_) {
-                amqp_bytes_t name{q.name.size(), const_cast<char*>(q.name.data())};
-                auto* ok =
-                    amqp_queue_declare(conn_->native(), amqp::connection::channel, name, 1, 0, 0, 0, amqp_empty_table);
-                conn_->check_last_rpc(fmt::format("amqp: reading the depth of queue {}", q.name));
-                q.messages = ok->message_count;
-                q.consumers = ok->consumer_count;
+                auto state = amqp::topology::probe(*conn_, q.name);
+                q.messages = state.messages;
+                q.consumers = state.consumers;
             }
-            amqp_maybe_release_buffers(conn_->native());
             failing_ = false;
         } catch (const std::exception& e) {
             ++failures_;

@@ -90,4 +90,13 @@ void declare(connection& conn) {
     bind_queue(conn, dead_queue, dead_letter_exchange, "");
 }
 
+queue_state probe(connection& conn, std::string_view queue) {
+    auto* ok = amqp_queue_declare(conn.native(), connection::channel, detail::bytes(queue), /*passive=*/1, 0, 0, 0,
+                                  amqp_empty_table);
+    conn.check_last_rpc(fmt::format("amqp: reading the depth of queue {}", queue));
+    queue_state state{ok->message_count, ok->consumer_count};
+    amqp_maybe_release_buffers(conn.native());
+    return state;
+}
+
 }  // namespace marquee::amqp::topology

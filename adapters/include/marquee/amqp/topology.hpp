@@ -29,4 +29,12 @@ inline constexpr std::int64_t jobs_delivery_limit = 10;
 /// as it is, with a warning, because RabbitMQ cannot change a queue's arguments. Throws queue_error.
 void declare(connection& conn);
 
+struct queue_state {
+    std::uint32_t messages;  // ready for delivery
+    std::uint32_t consumers;
+};
+/// A queue's depth and consumer count (a passive queue.declare: creates nothing, needs no
+/// permission on the queue). Throws queue_error, e.g. when the queue does not exist.
+queue_state probe(connection& conn, std::string_view queue);
+
 }  // namespace marquee::amqp::topology
