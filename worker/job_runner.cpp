@@ -37,10 +37,14 @@ pqxx::connection& job_runner::connection() {
 
 void job_runner::log_report(const std::string& provider, std::int64_t run_id,
                             const pg::ingestion_report& report) const {
-    // Values from the feed reach the log only quoted and cut short: one line per rejection.
+    // Values from the feed reach the log only quoted and cut short: one line per rejection. The
+    // ids of an event without a usable key arrive quoted already (feed::rejection).
+    auto shown = [](const feed::rejection& r, const std::string& id) {
+        return r.has_key || id.empty() ? text::quoted(id) : id;
+    };
     for (const auto& r : report.rejections)
         log::warn("provider {} run {}: rejected event base_event_id={} event_id={}: {}", provider, run_id,
-                  text::quoted(r.base_event_id), text::quoted(r.event_id), r.reason);
+                  shown(r, r.base_event_id), shown(r, r.event_id), r.reason);
     if (report.events_rejected > report.rejections.size())
         log::warn("provider {} run {}: {} more rejected events not logged (max_rejections_kept)", provider, run_id,
                   report.events_rejected - report.rejections.size());
