@@ -21,14 +21,13 @@ constexpr std::string_view yaml_type = "application/yaml";
 constexpr std::string_view prometheus_type = "text/plain; version=0.0.4; charset=utf-8";
 constexpr std::string_view no_store = "no-store";
 constexpr std::string_view allowed_methods = "GET, HEAD";
-constexpr std::size_t error_kind_count = 9;
 
 // Error bodies with their default message are the same bytes every time: render them once.
 const std::shared_ptr<const response_body>& default_error_body(error_kind kind) {
     static const auto bodies = [] {
         std::array<std::shared_ptr<const response_body>, error_kind_count> all;
         for (std::size_t i = 0; i < all.size(); ++i) {
-            auto m = map_error(static_cast<error_kind>(i));
+            auto m = map_error(all_error_kinds[i]);
             all[i] = text_body(search::render_error(m.code, m.message));
         }
         return all;
@@ -225,48 +224,6 @@ std::string response_body::materialise() const {
     out.reserve(size_);
     for (auto piece : pieces()) out.append(piece);
     return out;
-}
-
-error_mapping map_error(error_kind kind) noexcept {
-    switch (kind) {
-        case error_kind::bad_request:
-            return {400, "bad_request", "malformed HTTP request"};
-        case error_kind::invalid_parameter:
-            return {400, "invalid_parameter", "invalid query parameter"};
-        case error_kind::invalid_range:
-            return {400, "invalid_range", "starts_at is after ends_at"};
-        case error_kind::not_found:
-            return {404, "not_found", "no such resource"};
-        case error_kind::method_not_allowed:
-            return {405, "method_not_allowed", "method not allowed; use GET or HEAD"};
-        case error_kind::uri_too_long:
-            return {414, "uri_too_long", "request target longer than 8 KiB"};
-        case error_kind::header_too_large:
-            return {431, "header_too_large", "request header fields larger than 16 KiB"};
-        case error_kind::internal:
-            return {500, "internal_error", "internal error"};
-        case error_kind::unavailable:
-            return {503, "unavailable", "search data is not loaded yet"};
-    }
-    return {500, "internal_error", "internal error"};
-}
-
-std::string_view route_name(route r) noexcept {
-    switch (r) {
-        case route::search:
-            return "search";
-        case route::healthz:
-            return "healthz";
-        case route::readyz:
-            return "readyz";
-        case route::openapi:
-            return "openapi";
-        case route::metrics:
-            return "metrics";
-        case route::other:
-            return "other";
-    }
-    return "other";
 }
 
 response handle_request(const request& req, const service_state& state) noexcept {

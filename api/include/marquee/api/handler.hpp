@@ -3,6 +3,7 @@
 // and the current state to a response. The session loop (server.hpp) only moves bytes.
 #include "marquee/search/snapshot.hpp"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -11,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace marquee::api {
@@ -30,19 +32,131 @@ enum class error_kind {
     unavailable,         // no snapshot loaded yet
 };
 
+/// Every error_kind, in enumerator order (checked below, with map_error's switch).
+inline constexpr std::array all_error_kinds{
+    error_kind::bad_request,      error_kind::invalid_parameter,  error_kind::invalid_range,
+    error_kind::not_found,        error_kind::method_not_allowed, error_kind::uri_too_long,
+    error_kind::header_too_large, error_kind::internal,           error_kind::unavailable,
+};
+inline constexpr std::size_t error_kind_count = all_error_kinds.size();
+
 struct error_mapping {
-    unsigned status;
+    unsigned status;  // 0 only for a value that is no error_kind
     std::string_view code;
     std::string_view message;  // default message
 };
 
 /// The one table from error to HTTP status, error code and default message.
-error_mapping map_error(error_kind kind) noexcept;
+constexpr error_mapping map_error(error_kind kind) noexcept {
+    // No default: -Wswitch (an error in CI) names an enumerator missing here.
+    switch (kind) {
+        case error_kind::bad_request:
+            return {400, "bad_request", "malformed HTTP request"};
+        case error_kind::invalid_parameter:
+            return {400, "invalid_parameter", "invalid query parameter"};
+        case error_kind::invalid_range:
+            return {400, "invalid_range", "starts_at is after ends_at"};
+        case error_kind::not_found:
+            return {404, "not_found", "no such resource"};
+        case error_kind::method_not_allowed:
+            return {405, "method_not_allowed", "method not allowed; use GET or HEAD"};
+        case error_kind::uri_too_long:
+            return {414, "uri_too_long", "request target longer than 8 KiB"};
+        case error_kind::header_too_large:
+            return {431, "header_too_large", "request header fields larger than 16 KiB"};
+        case error_kind::internal:
+            return {500, "internal_error", "internal error"};
+        case error_kind::unavailable:
+            return {503, "unavailable", "search data is not loaded yet"};
+    }
+    return {0, "internal_error", "internal error"};
+}
 
 /// Routes, for metrics labels.
 enum class route { search, healthz, readyz, openapi, metrics, other };
-inline constexpr std::size_t route_count = 6;
-std::string_view route_name(route r) noexcept;
+
+/// Every route, in enumerator order (checked below, with route_name's switch).
+inline constexpr std::array all_routes{route::search,  route::healthz, route::readyz,
+                                       route::openapi, route::metrics, route::other};
+inline constexpr std::size_t route_count = all_routes.size();
+
+/// The route's metrics label; empty only for a value that is no route.
+constexpr std::string_view route_name(route r) noexcept {
+    // No default: -Wswitch (an error in CI) names an enumerator missing here.
+    switch (r) {
+        case route::search:
+            return "search";
+        case route::healthz:
+            return "healthz";
+        case route::readyz:
+            return "readyz";
+        case route::openapi:
+            return "openapi";
+        case route::metrics:
+            return "metrics";
+        case route::other:
+            return "other";
+    }
+    return {};
+}
+
+namespace detail {
+
+// An enum's list is complete and in order when its i-th element has the value i and the value
+// after the last is none the switch knows; a new enumerator added to the switch (as -Wswitch
+// demands) but not to the list fails that second check.
+constexpr bool lists_every_error_kind() noexcept {
+    for (std::size_t i = 0; i < all_error_kinds.size(); ++i)
+        if (all_error_kinds[i] != static_cast<error_kind>(i) || map_error(all_error_kinds[i]).status == 0) return false;
+    return map_error(static_cast<error_kind>(all_error_kinds.size())).status == 0;
+}
+
+constexpr bool lists_every_route() noexcept {
+    for (std::size_t i = 0; i < all_routes.size(); ++i)
+        if (all_routes[i] != static_cast<route>(i) || route_name(all_routes[i]).empty()) return false;
+    return route_name(static_cast<route>(all_routes.size())).empty();
+}
+
+// 200 and 304 (answers) and every error's status, ascending, each once.
+constexpr std::size_t distinct_statuses(std::array<unsigned, 2 + error_kind_count>& all) noexcept {
+    all[0] = 200;
+    all[1] = 304;
+    for (std::size_t i = 0; i < error_kind_count; ++i) all[2 + i] = map_error(all_error_kinds[i]).status;
+    std::sort(all.begin(), all.end());
+    return static_cast<std::size_t>(std::unique(all.begin(), all.end()) - all.begin());
+}
+
+constexpr auto all_statuses() noexcept {
+    std::array<unsigned, 2 + error_kind_count> all{};
+    std::size_t n = distinct_statuses(all);
+    return std::pair{all, n};
+}
+
+}  // namespace detail
+
+static_assert(detail::lists_every_error_kind(), "all_error_kinds must list every error_kind, in order");
+static_assert(detail::lists_every_route(), "all_routes must list every route, in order");
+
+/// Every status a response can have (handle_request, error_response), ascending: 200, 304 and the
+/// statuses of map_error. Metrics count each under itself.
+inline constexpr auto response_statuses = [] {
+    constexpr auto all = detail::all_statuses();
+    std::array<unsigned, all.second> statuses{};
+    for (std::size_t i = 0; i < statuses.size(); ++i) statuses[i] = all.first[i];
+    return statuses;
+}();
+
+/// The index of `status` in response_statuses; that of 500 for any other (it cannot happen: a
+/// response's status comes from the same table).
+constexpr std::size_t response_status_index(unsigned status) noexcept {
+    std::size_t internal = 0;
+    for (std::size_t i = 0; i < response_statuses.size(); ++i) {
+        if (response_statuses[i] == status) return i;
+        if (response_statuses[i] == 500) internal = i;
+    }
+    return internal;
+}
+static_assert(response_statuses[response_status_index(500)] == 500, "500 is a response status");
 
 /// The limits the server enforces before a request reaches handle_request.
 inline constexpr std::size_t max_target_bytes = 8 * 1024;

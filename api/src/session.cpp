@@ -1,0 +1,209 @@
+#include "session.hpp"
+
+#include "gather_write.hpp"
+#include "request_parser.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/error.hpp>
+
+#include <algorithm>
+#include <array>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace marquee::api::detail {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+constexpr auto nothrow_awaitable = asio::as_tuple(asio::use_awaitable);
+
+// The request line and the header fields are limited separately by the parser (each to
+// max_header_bytes); the buffer holds both plus a pipelined request's beginning.
+constexpr std::size_t buffer_limit = 2 * max_header_bytes + 8 * 1024;
+constexpr std::size_t read_chunk = 4096;
+// After "Connection: close" the unread rest of a request is drained this long, so closing with
+// unread data does not reset the connection before the client has read the response.
+constexpr std::chrono::milliseconds linger_timeout{500};
+constexpr std::size_t linger_bytes = 64 * 1024;
+
+// As http::async_read_header, but parses what is already buffered without suspending (the Beast
+// operation posts its completion when no read was needed), and reads straight from the socket so
+// asio can skip the speculative read that would find nothing after a response. `deadline` covers
+// the whole head, so a slow sender cannot stretch it byte by byte.
+asio::awaitable<beast::error_code> read_head(tcp::socket& socket, session_slot& slot, beast::flat_buffer& buffer,
+                                             request_parser& parser, steady::time_point deadline) {
+    beast::error_code ec;
+    for (;;) {
+        if (buffer.size() != 0) {
+            buffer.consume(parser.put(buffer.data(), ec));
+            if (ec != http::error::need_more) co_return ec;
+            ec = {};
+        }
+        auto room = std::min(std::max<std::size_t>(512, buffer.capacity() - buffer.size()),
+                             std::min<std::size_t>(65536, buffer.max_size() - buffer.size()));
+        if (room == 0) co_return http::error::buffer_overflow;
+        slot.deadline = deadline;
+        auto [read_ec, n] = co_await socket.async_read_some(buffer.prepare(room), nothrow_awaitable);
+        slot.deadline = steady::time_point::max();
+        buffer.commit(n);
+        if (read_ec == asio::error::eof) {
+            if (!parser.got_some()) co_return http::error::end_of_stream;
+            parser.put_eof(ec);
+            co_return ec;
+        }
+        if (read_ec) co_return read_ec;
+    }
+}
+
+// Writes `buffers` at once when the socket takes them (the usual case: one sendmsg), so the
+// session does not suspend and resume through the scheduler for every response; otherwise waits
+// for room and goes on where the socket stopped. However many buffers: a large answer is sent from
+// the snapshot's ranges, never copied together. One deadline for the whole response, so a slow
+// reader cannot stretch it.
+asio::awaitable<beast::error_code> write_all(tcp::socket& socket, session_slot& slot,
+                                             std::span<const asio::const_buffer> buffers,
+                                             std::chrono::milliseconds timeout) {
+    gather_cursor cursor(buffers);
+    auto deadline = steady::time_point::max();
+    for (;;) {
+        auto ec = cursor.send_some(socket.native_handle());
+        if (cursor.done() || (ec && ec != asio::error::would_block)) co_return ec;
+        if (deadline == steady::time_point::max()) deadline = steady::now() + timeout;
+        slot.deadline = deadline;
+        auto [wait_ec] = co_await socket.async_wait(tcp::socket::wait_write, nothrow_awaitable);
+        slot.deadline = steady::time_point::max();
+        if (wait_ec) co_return wait_ec;
+    }
+}
+
+// Reads and drops what the client still sends, for a while, after "Connection: close".
+asio::awaitable<void> linger(tcp::socket& socket, session_slot& slot) {
+    slot.deadline = steady::now() + linger_timeout;
+    std::size_t drained = 0;
+    std::array<char, 4096> sink;
+    while (drained < linger_bytes) {
+        auto [ec, got] = co_await socket.async_read_some(asio::buffer(sink), nothrow_awaitable);
+        if (ec) break;
+        drained += got;
+    }
+}
+
+}  // namespace
+
+void io_thread::refresh(const data_access& data) {
+    auto g = data.generation();
+    if (g != generation) {
+        state.snapshot = data.current();
+        generation = g;
+    }
+    state.database_reachable = data.database_reachable();
+}
+
+asio::awaitable<void> serve_connection(tcp::socket socket, io_thread& thread, const session_services& services) {
+    const auto& options = services.options;
+    session_slot slot;
+    slot.socket = &socket;
+    thread.sweep.add(slot);
+    struct unregister {
+        io_thread& thread;
+        session_slot& slot;
+        connection_count& connections;
+        ~unregister() {
+            thread.sweep.remove(slot);
+            // Also when the frame is destroyed while the session waits (at the end of a stop).
+            thread.keep_alive.leave(slot.keep_alive);
+            connections.closed(slot.keep_alive.evicted);
+        }
+    } guard{thread, slot, services.connections};
+
+    beast::error_code ignored;
+    socket.non_blocking(true, ignored);
+    beast::flat_buffer buffer(buffer_limit);
+    std::string method;
+    std::string target;
+    std::string if_none_match;
+    std::string head;
+    // The head and the body's pieces, gathered into one sendmsg.
+    std::vector<asio::const_buffer> buffers;
+    target.reserve(256);
+    head.reserve(512);
+    buffers.reserve(max_gathered_ranges + 3);
+    bool answered_close = false;
+    // The first request is under the read timeout from the moment the connection was accepted: a
+    // connection that sends nothing holds a descriptor only that long, not the idle timeout.
+    bool first_request = true;
+
+    while (!services.stopping.load(std::memory_order_relaxed)) {
+        auto head_deadline = steady::time_point::max();
+        if (first_request) head_deadline = steady::now() + options.read_timeout;
+        if (buffer.size() == 0) {
+            slot.idle = true;
+            bool evicted = false;
+            if (first_request) {
+                slot.deadline = head_deadline;
+            } else {
+                // Between keep-alive requests: the idle timeout, and evictable at the cap.
+                slot.deadline = steady::now() + options.idle_timeout;
+                thread.keep_alive.enter(slot.keep_alive, socket.native_handle(), steady::now());
+            }
+            auto [ec, n] = co_await socket.async_read_some(buffer.prepare(read_chunk), nothrow_awaitable);
+            if (!first_request) evicted = !thread.keep_alive.leave(slot.keep_alive);
+            slot.deadline = steady::time_point::max();
+            slot.idle = false;
+            if (ec || evicted) break;
+            buffer.commit(n);
+        }
+        // From the first byte of a keep-alive or pipelined request.
+        if (!first_request) head_deadline = steady::now() + options.read_timeout;
+        first_request = false;
+        request_parser parser(method, target, if_none_match);
+        auto ec = co_await read_head(socket, slot, buffer, parser, head_deadline);
+        auto started = steady::now();
+
+        response r;
+        bool close = false;
+        bool head_only = false;
+        if (ec) {
+            auto failure = answerable_failure(parser, ec);
+            if (!failure) break;  // timeout, reset, EOF or shutdown: there is nobody to answer
+            r = error_response(*failure);
+            close = true;
+        } else {
+            thread.refresh(services.data);
+            r = handle_request(request{method, target, if_none_match}, thread.state);
+            head_only = method == "HEAD";
+            // A request body is never read, so a request that has one ends the connection.
+            close = !parser.keep_alive() || !parser.is_done() || services.stopping.load(std::memory_order_relaxed);
+        }
+
+        std::size_t body_size = r.body ? r.body->size() : 0;
+        write_response_head(head, r, thread.date.now(), body_size, close, parser.version);
+        buffers.clear();
+        buffers.push_back(asio::buffer(head));
+        // `r` keeps the body, and through it the snapshot its pieces point into, until written.
+        if (!head_only && r.body)
+            for (auto piece : r.body->pieces())
+                if (!piece.empty()) buffers.push_back(asio::buffer(piece.data(), piece.size()));
+        auto write_ec = co_await write_all(socket, slot, buffers, options.write_timeout);
+
+        services.metrics.record(r.which, r.status, std::chrono::duration<double>(steady::now() - started).count());
+        if (write_ec) break;
+        if (close) {
+            answered_close = true;
+            break;
+        }
+    }
+
+    socket.shutdown(tcp::socket::shutdown_send, ignored);
+    if (answered_close) co_await linger(socket, slot);
+    socket.close(ignored);
+}
+
+}  // namespace marquee::api::detail

@@ -1,0 +1,55 @@
+#pragma once
+// One connection from accept to close, on one I/O thread: read a request head, answer it with
+// handle_request, write the response, repeat while keep-alive; every wait under a deadline that
+// the thread's sweep enforces.
+#include "connection_count.hpp"
+#include "deadlines.hpp"
+#include "idle_connections.hpp"
+#include "request_metrics.hpp"
+#include "response_head.hpp"
+
+#include "marquee/api/handler.hpp"
+#include "marquee/api/server.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <atomic>
+#include <cstdint>
+
+namespace marquee::api::detail {
+
+/// An I/O thread's own state, shared by its sessions and touched only on that thread (but for
+/// keep_alive, which evictions from the accepting thread lock).
+struct io_thread {
+    deadline_sweep sweep;
+    // Before `context`, so it outlives the frames whose entries it lists.
+    idle_list keep_alive;
+    service_state state;
+    std::uint64_t generation = ~std::uint64_t{0};
+    http_date date;
+    // Last, so it is destroyed first: abandoned sessions unregister from `sweep` and `keep_alive`
+    // as their coroutine frames are destroyed with the context.
+    boost::asio::io_context context{1};
+
+    /// Takes the current snapshot when `data` has a newer one, and the database's reachability.
+    void refresh(const data_access& data);
+};
+
+/// What the sessions of every thread share with the server; outlives them.
+struct session_services {
+    const server_options& options;
+    const data_access& data;
+    const std::atomic<bool>& stopping;
+    request_metrics& metrics;
+    connection_count& connections;
+};
+
+/// Serves `socket`, which connection_count::opened() has counted, until the client closes, a
+/// deadline passes, an unanswerable error, "Connection: close" or a stop; then counts it closed.
+/// Runs on `thread.context`.
+boost::asio::awaitable<void> serve_connection(boost::asio::ip::tcp::socket socket, io_thread& thread,
+                                              const session_services& services);
+
+}  // namespace marquee::api::detail
