@@ -17,6 +17,7 @@ struct seen_zone {
     std::optional<std::int64_t> capacity;
     std::string price;
     std::optional<bool> numbered;
+    bool operator==(const seen_zone&) const = default;
 };
 struct seen_event {
     std::string base_event_id, event_id, title;
@@ -24,9 +25,10 @@ struct seen_event {
     sell_mode mode;
     std::string start, end;
     std::optional<bool> sold_out;
-    bool has_sell_from, has_sell_to;
+    std::optional<std::string> sell_from, sell_to;
     std::vector<seen_zone> zones;
     std::optional<std::string> min_price, max_price;
+    bool operator==(const seen_event&) const = default;
 };
 struct seen_feed {
     std::vector<seen_event> events;
@@ -56,8 +58,8 @@ seen_feed read(std::string xml, std::size_t batch_bytes = 1 << 20) {
                 stamp(e.start),
                 stamp(e.end),
                 e.sold_out,
-                e.sell_from.has_value(),
-                e.sell_to.has_value(),
+                e.sell_from ? std::optional<std::string>(stamp(*e.sell_from)) : std::nullopt,
+                e.sell_to ? std::optional<std::string>(stamp(*e.sell_to)) : std::nullopt,
                 {},
                 e.min_price ? std::optional<std::string>(marquee::money::to_string(*e.min_price)) : std::nullopt,
                 e.max_price ? std::optional<std::string>(marquee::money::to_string(*e.max_price)) : std::nullopt};
@@ -140,11 +142,24 @@ TEST(feed_reader, rejects_the_impossible_date_alone) {
 }
 
 TEST(feed_reader, gives_the_same_events_whatever_the_batch_size) {
-    auto whole = read(sample("response_3.xml"), 1 << 20);
-    auto tiny = read(sample("response_3.xml"), 1);
-    ASSERT_EQ(whole.events.size(), tiny.events.size());
-    for (std::size_t i = 0; i < whole.events.size(); ++i) EXPECT_EQ(whole.events[i].title, tiny.events[i].title);
-    EXPECT_EQ(whole.rejections.size(), tiny.rejections.size());
+    // Every field of every event and every rejection, in order, for batch sizes from one byte (a
+    // batch per event) to the whole feed, on each sample (response_2 holds a rejected event).
+    for (const char* name : {"response_1.xml", "response_2.xml", "response_3.xml"}) {
+        const auto xml = sample(name);
+        const auto whole = read(xml, 1 << 20);
+        ASSERT_FALSE(whole.events.empty()) << name;
+        for (std::size_t batch : {std::size_t{1}, std::size_t{64}, std::size_t{700}, xml.size() / 2, xml.size()}) {
+            const auto batched = read(xml, batch);
+            EXPECT_TRUE(batched.events == whole.events) << name << " in batches of " << batch << " bytes";
+            ASSERT_EQ(batched.rejections.size(), whole.rejections.size()) << name << ", batch " << batch;
+            for (std::size_t i = 0; i < whole.rejections.size(); ++i) {
+                EXPECT_EQ(batched.rejections[i].base_event_id, whole.rejections[i].base_event_id);
+                EXPECT_EQ(batched.rejections[i].event_id, whole.rejections[i].event_id);
+                EXPECT_EQ(batched.rejections[i].reason, whole.rejections[i].reason);
+                EXPECT_EQ(batched.rejections[i].has_key, whole.rejections[i].has_key);
+            }
+        }
+    }
 }
 
 TEST(feed_reader, decodes_entities_character_references_and_utf8) {
