@@ -41,6 +41,7 @@ echo "== $(date -u +%FT%TZ) machine: $(nproc) CPUs, $(grep -m1 'model name' /pro
 
 bash "$root/scripts/services.sh" start "$work/services" >/dev/null
 set -a
+# shellcheck source=/dev/null # DIR/env exists only once services.sh start has written it
 . "$work/services/env"
 set +a
 db=marquee_bench_abuse

@@ -24,6 +24,7 @@ trap cleanup EXIT
 
 bash "$root/scripts/services.sh" start "$work/services" >/dev/null
 set -a
+# shellcheck source=/dev/null # DIR/env exists only once services.sh start has written it
 . "$work/services/env"
 set +a
 db=marquee_bench_ingest
