@@ -12,6 +12,7 @@
 #include <array>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace marquee::api::detail {
@@ -40,11 +41,21 @@ constexpr std::size_t linger_bytes = 64 * 1024;
 asio::awaitable<beast::error_code> read_head(tcp::socket& socket, session_slot& slot, beast::flat_buffer& buffer,
                                              request_parser& parser, steady::time_point deadline) {
     beast::error_code ec;
+    std::size_t searched = 0;  // leading bytes of `buffer` searched for the end of the head
     for (;;) {
         if (buffer.size() != 0) {
-            buffer.consume(parser.put(buffer.data(), ec));
+            auto consumed = parser.put(buffer.data(), ec);
+            buffer.consume(consumed);
             if (ec != http::error::need_more) co_return ec;
             ec = {};
+            // Beast asks for more when a request line ends too soon to hold a version ("GET / \r\n"
+            // and no fields) even though the head is complete; more bytes may never come, so a
+            // complete head the parser still wants more of is malformed: 400, not the read timeout.
+            std::string_view buffered(static_cast<const char*>(buffer.data().data()), buffer.size());
+            searched = searched > consumed ? searched - consumed : 0;
+            if (buffered.find("\r\n\r\n", searched >= 3 ? searched - 3 : 0) != std::string_view::npos)
+                co_return http::error::bad_version;
+            searched = buffered.size();
         }
         auto room = std::min(std::max<std::size_t>(512, buffer.capacity() - buffer.size()),
                              std::min<std::size_t>(65536, buffer.max_size() - buffer.size()));
