@@ -16,8 +16,13 @@
 #   make format-check  fail when a C++ source is not formatted
 #   make shellcheck    shellcheck on every shell script git knows (*.sh or a sh/bash shebang), failing
 #                      on any finding (scripts/shellcheck.sh)
-#   make clean         stop test services left in build dirs, remove build/, build-ci/, build-fuzz/
-#                      (keeps .local/)
+#   make tidy          clang-tidy (.clang-tidy) over our sources in core, adapters, api, worker,
+#                      scheduler and tools, in parallel, failing on any finding; compile commands from
+#                      build-tidy/ (clang, configured only: nothing is compiled)
+#   make test-tsan     ThreadSanitizer build in build-tsan/, then the unit tests and the concurrent
+#                      integration tests; any TSan report fails (scripts/test-tsan.sh)
+#   make clean         stop test services left in build dirs, remove build/, build-ci/, build-fuzz/,
+#                      build-tsan/, build-tidy/ (keeps .local/)
 #
 # Variables: JOBS (parallel compile jobs, default: number of CPUs), FUZZ_SECONDS, CI.
 
@@ -38,12 +43,18 @@ TEST_DIR := $(BUILD_DIR)
 TEST_FLAGS := -DCMAKE_BUILD_TYPE=Release
 endif
 FUZZ_DIR := build-fuzz
+TSAN_DIR := build-tsan
+TIDY_DIR := build-tidy
 
 # Our C++ sources (build directories and .local/ excluded).
 SOURCE_DIRS := core adapters api worker scheduler tools tests bench
 SOURCES = $(shell find $(SOURCE_DIRS) -type f \( -name '*.cpp' -o -name '*.hpp' \) 2>/dev/null | sort)
+# What clang-tidy reads: the libraries and executables. tests/ and bench/ are left out: gtest and
+# Google Benchmark macros expand to code the checks flag in every test (bugprone-* on generated
+# fixtures), and they would double the run on CI's budget.
+TIDY_PATHS := ^$(CURDIR)/(core|adapters|api|worker|scheduler|tools)/
 
-.PHONY: help deps build test run fuzz bench format format-check shellcheck clean
+.PHONY: help deps build test test-tsan run fuzz bench format format-check shellcheck tidy clean
 
 help:
 	@sed -n '1,/^$$/p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
@@ -60,6 +71,9 @@ test: deps
 	cmake -S . -B $(TEST_DIR) $(CMAKE_GENERATOR) $(TEST_FLAGS)
 	cmake --build $(TEST_DIR) -j $(JOBS)
 	cd $(TEST_DIR) && ctest --output-on-failure
+
+test-tsan: deps
+	@TSAN_DIR=$(TSAN_DIR) JOBS=$(JOBS) scripts/test-tsan.sh
 
 run:
 	@scripts/run-local.sh
@@ -92,8 +106,14 @@ format-check:
 shellcheck:
 	@scripts/shellcheck.sh
 
+# Configured only: compile_commands.json is all clang-tidy needs (no generated header is read).
+tidy: deps
+	cmake -S . -B $(TIDY_DIR) $(CMAKE_GENERATOR) -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+	  -DCMAKE_BUILD_TYPE=Debug -DMARQUEE_TESTS=OFF -DMARQUEE_BENCH=OFF >/dev/null
+	run-clang-tidy -p $(TIDY_DIR) -j $(JOBS) -quiet -header-filter='$(TIDY_PATHS)' '$(TIDY_PATHS)'
+
 clean:
-	@for dir in $(BUILD_DIR) build-ci $(FUZZ_DIR); do \
+	@for dir in $(BUILD_DIR) build-ci $(FUZZ_DIR) $(TSAN_DIR); do \
 	  if [[ -d $$dir/test-services ]]; then scripts/services.sh stop $$dir/test-services; fi; \
 	done
-	rm -rf $(BUILD_DIR) build-ci $(FUZZ_DIR)
+	rm -rf $(BUILD_DIR) build-ci $(FUZZ_DIR) $(TSAN_DIR) $(TIDY_DIR)
