@@ -59,6 +59,7 @@ int main(int argc, char** argv) {
     double statement_timeout = 10;
     std::size_t max_connections = 10000;
     unsigned cache_max_age = 5;
+    std::string access_log = "errors";
     namespace config = marquee::config;
     config::add(app, "--database-url", "DATABASE_URL", database_url, "PostgreSQL URI");
     config::add(app, "--api-listen", "API_LISTEN", listen, "Address to serve on, host:port");
@@ -75,6 +76,9 @@ int main(int argc, char** argv) {
                 "Open connections at most (lowered to fit the open-file limit); at the cap a new one closes the "
                 "longest-idle keep-alive connection")
         ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 24));
+    config::add(app, "--access-log", "API_ACCESS_LOG", access_log,
+                "Requests the access log records: off, errors (5xx answers) or all")
+        ->check(CLI::IsMember({"off", "errors", "all"}));
     config::add(app, "--cache-max-age", "API_CACHE_MAX_AGE", cache_max_age, "Cache-Control max-age of /search, s");
     config::add(app, "--refresh-interval", "API_REFRESH_INTERVAL", refresh_interval,
                 "Seconds between data version checks when no NOTIFY arrives")
@@ -98,6 +102,7 @@ int main(int argc, char** argv) {
         options.write_timeout = config::milliseconds_of_seconds(write_timeout);
         options.max_connections = max_connections;
         options.cache_max_age = std::chrono::seconds{cache_max_age};
+        options.access_log = marquee::api::parse_access_log_mode(access_log);
 
         marquee::pg::snapshot_source_options source_options;
         source_options.database_url = database_url;
@@ -117,7 +122,7 @@ int main(int argc, char** argv) {
         source.start();
         marquee::log::info("listening on {}:{} with {} threads", options.host, port, options.threads);
         std::stop_callback stop_serving(stop.token(), [&server] { server.stop(); });
-        server.run(/*handle_signals=*/false);
+        server.run();
         source.stop();
         marquee::log::info("stopped");
         return 0;

@@ -19,6 +19,24 @@ std::shared_ptr<const response_body> text_body(std::string text) {
 constexpr std::string_view json_type = "application/json";
 constexpr std::string_view yaml_type = "application/yaml";
 constexpr std::string_view prometheus_type = "text/plain; version=0.0.4; charset=utf-8";
+constexpr std::string_view html_type = "text/html; charset=utf-8";
+
+// /docs: the served spec rendered by Redoc, which the browser loads from a CDN (as FastAPI does
+// with Swagger UI); the API itself serves no script. The spec's URL is relative, so the page works
+// behind a proxy that mounts the API under a path prefix.
+constexpr std::string_view docs_page = R"html(<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>marquee API</title>
+</head>
+<body>
+<redoc spec-url="openapi.yaml"></redoc>
+<script src="https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js"></script>
+</body>
+</html>
+)html";
 constexpr std::string_view no_store = "no-store";
 constexpr std::string_view allowed_methods = "GET, HEAD";
 
@@ -75,6 +93,7 @@ route route_of(std::string_view path) noexcept {
     if (path == "/healthz") return route::healthz;
     if (path == "/readyz") return route::readyz;
     if (path == "/openapi.yaml") return route::openapi;
+    if (path == "/docs") return route::docs;
     if (path == "/metrics") return route::metrics;
     return route::other;
 }
@@ -192,6 +211,13 @@ response dispatch(const request& req, const service_state& state) {
             auto r = make_ok(which, yaml_type,
                              std::make_shared<const response_body>(state.openapi_yaml,
                                                                    std::vector<std::string_view>{*state.openapi_yaml}));
+            r.cache_control = state.search_cache_control;
+            return r;
+        }
+        case route::docs: {
+            if (!state.openapi_yaml) return make_error(error_kind::not_found, which);
+            static const auto body = text_body(std::string(docs_page));
+            auto r = make_ok(which, html_type, body);
             r.cache_control = state.search_cache_control;
             return r;
         }

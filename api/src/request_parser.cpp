@@ -1,16 +1,19 @@
 #include "request_parser.hpp"
 
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 
 namespace marquee::api::detail {
 
 namespace http = boost::beast::http;
 
-request_parser::request_parser(std::string& method, std::string& target, std::string& if_none_match)
-    : method_(method), target_(target), if_none_match_(if_none_match) {
+request_parser::request_parser(std::string& method, std::string& target, std::string& if_none_match,
+                               std::string& request_id)
+    : method_(method), target_(target), if_none_match_(if_none_match), request_id_(request_id) {
     method_.clear();
     target_.clear();
     if_none_match_.clear();
+    request_id_.clear();
     // The request line and the header fields are each limited to this.
     header_limit(static_cast<std::uint32_t>(max_header_bytes));
 }
@@ -27,7 +30,12 @@ void request_parser::on_request_impl(http::verb, string_view method, string_view
     target_.assign(target.data(), target.size());
 }
 
-void request_parser::on_field_impl(http::field name, string_view, string_view value, error_code&) {
+void request_parser::on_field_impl(http::field name, string_view name_text, string_view value, error_code&) {
+    if (name == http::field::unknown && boost::beast::iequals(name_text, "x-request-id")) {
+        // Only the first: a repeated one is no single id.
+        if (request_id_.empty()) request_id_.assign(value.data(), value.size());
+        return;
+    }
     if (name != http::field::if_none_match) return;
     // Repeated fields are one comma-separated list (RFC 9110 5.3).
     if (!if_none_match_.empty()) if_none_match_.append(", ");

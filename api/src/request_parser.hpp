@@ -1,6 +1,6 @@
 #pragma once
-// The request head as the session needs it: Beast's parser keeps only the method, the target and
-// If-None-Match, in strings the session owns and reuses, so parsing allocates nothing once they
+// The request head as the session needs it: Beast's parser keeps only the method, the target,
+// If-None-Match and X-Request-Id, in strings the session owns and reuses, so parsing allocates nothing once they
 // have grown. Anything else in the head is checked (syntax, limits) and dropped.
 #include "marquee/api/handler.hpp"
 
@@ -14,8 +14,8 @@ namespace marquee::api::detail {
 
 class request_parser final : public boost::beast::http::basic_parser<true> {
 public:
-    /// Clears the three strings; the parser fills them. Limits the head to max_header_bytes.
-    request_parser(std::string& method, std::string& target, std::string& if_none_match);
+    /// Clears the four strings; the parser fills them. Limits the head to max_header_bytes.
+    request_parser(std::string& method, std::string& target, std::string& if_none_match, std::string& request_id);
 
     bool got_request_line = false;
     bool target_too_long = false;
@@ -28,7 +28,7 @@ private:
     void on_request_impl(boost::beast::http::verb, string_view method, string_view target, int version,
                          error_code& ec) override;
     void on_response_impl(int, string_view, int, error_code&) override {}
-    void on_field_impl(boost::beast::http::field name, string_view, string_view value, error_code&) override;
+    void on_field_impl(boost::beast::http::field name, string_view name_text, string_view value, error_code&) override;
     void on_header_impl(error_code&) override {}
     void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}
     std::size_t on_body_impl(string_view body, error_code&) override { return body.size(); }
@@ -39,6 +39,7 @@ private:
     std::string& method_;
     std::string& target_;
     std::string& if_none_match_;
+    std::string& request_id_;
 };
 
 /// The error to answer a head that failed with `ec` with (414, 431, 400), or nothing when there is

@@ -34,7 +34,7 @@ std::string_view http_date::now() noexcept {
 }
 
 void write_response_head(std::string& head, const response& r, std::string_view date, std::size_t body_size, bool close,
-                         int version) {
+                         int version, std::string_view request_id) {
     namespace http = boost::beast::http;
     head.clear();
     head.append("HTTP/1.1 ");
@@ -53,6 +53,7 @@ void write_response_head(std::string& head, const response& r, std::string_view 
     if (r.etag_length != 0) append_field(head, "ETag", r.etag());
     if (!r.cache_control.empty()) append_field(head, "Cache-Control", r.cache_control);
     if (!r.allow.empty()) append_field(head, "Allow", r.allow);
+    append_field(head, "X-Request-Id", request_id);
     if (close)
         head.append("Connection: close\r\n");
     else if (version == 10)

@@ -18,7 +18,6 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -70,7 +69,7 @@ struct server::impl {
           connections(connections_open, connections_evicted) {
         unsigned n = std::max(1U, options.threads);
         for (unsigned i = 0; i < n; ++i) {
-            auto t = std::make_unique<detail::io_thread>();
+            auto t = std::make_unique<detail::io_thread>(options.access_log);
             t->state.openapi_yaml = openapi;
             t->state.cache = &cache;
             t->state.search_cache_control = cache_control;
@@ -146,24 +145,16 @@ struct server::impl {
         changed.notify_all();
     }
 
-    void run(bool handle_signals) {
+    void run() {
         if (!acceptor->is_open()) listen();
         auto& first = threads.front()->context;
         asio::co_spawn(first, accept_loop(), asio::detached);
-        asio::signal_set signals(first);
-        if (handle_signals) {
-            signals.add(SIGINT);
-            signals.add(SIGTERM);
-            signals.async_wait([this](const boost::system::error_code& ec, int signal) {
-                if (ec) return;
-                log::info("signal {}: stopping", signal);
-                request_stop();
-            });
-        }
         std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
         std::vector<std::thread> running;
         for (auto& t : threads) {
             asio::co_spawn(t->context, t->sweep.run(t->context), asio::detached);
+            asio::co_spawn(t->context, detail::flush_every(t->access, t->context, detail::sweep_interval),
+                           asio::detached);
             guards.emplace_back(t->context.get_executor());
             running.emplace_back([&context = t->context] { context.run(); });
         }
@@ -175,10 +166,9 @@ struct server::impl {
         // Stop accepting, then close connections waiting for a request; the others finish the
         // request they are reading or answering and close after it.
         stopping.store(true);
-        asio::post(first, [this, &signals] {
+        asio::post(first, [this] {
             boost::system::error_code ignored;
             acceptor->close(ignored);
-            signals.cancel(ignored);
         });
         for (auto& t : threads) asio::post(t->context, [&t = *t] { t.sweep.cancel_idle(); });
         guards.clear();
@@ -186,6 +176,7 @@ struct server::impl {
             log::warn("{} connections still open after the grace period; closing them", connections.open());
         for (auto& t : threads) t->context.stop();
         for (auto& r : running) r.join();
+        for (auto& t : threads) t->access.flush();
     }
 
     server_options options;
@@ -224,8 +215,8 @@ std::uint16_t server::listen() {
     return impl_->listen();
 }
 
-void server::run(bool handle_signals) {
-    impl_->run(handle_signals);
+void server::run() {
+    impl_->run();
 }
 
 void server::stop() noexcept {

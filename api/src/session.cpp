@@ -94,6 +94,12 @@ asio::awaitable<beast::error_code> write_all(tcp::socket& socket, session_slot& 
     }
 }
 
+std::string peer_address(const tcp::socket& socket) {
+    beast::error_code ec;
+    auto endpoint = socket.remote_endpoint(ec);
+    return ec ? std::string("-") : endpoint.address().to_string();
+}
+
 // Reads and drops what the client still sends, for a while, after "Connection: close".
 asio::awaitable<void> linger(tcp::socket& socket, session_slot& slot) {
     slot.deadline = steady::now() + linger_timeout;
@@ -140,6 +146,8 @@ asio::awaitable<void> serve_connection(tcp::socket socket, io_thread& thread, co
     std::string method;
     std::string target;
     std::string if_none_match;
+    std::string client_request_id;
+    std::string client;  // the peer's address, looked up for the first access log record
     std::string head;
     // The head and the body's pieces, gathered into one sendmsg.
     std::vector<asio::const_buffer> buffers;
@@ -174,7 +182,7 @@ asio::awaitable<void> serve_connection(tcp::socket socket, io_thread& thread, co
         // From the first byte of a keep-alive or pipelined request.
         if (!first_request) head_deadline = steady::now() + options.read_timeout;
         first_request = false;
-        request_parser parser(method, target, if_none_match);
+        request_parser parser(method, target, if_none_match, client_request_id);
         auto ec = co_await read_head(socket, slot, buffer, parser, head_deadline);
         auto started = steady::now();
 
@@ -195,7 +203,8 @@ asio::awaitable<void> serve_connection(tcp::socket socket, io_thread& thread, co
         }
 
         std::size_t body_size = r.body ? r.body->size() : 0;
-        write_response_head(head, r, thread.date.now(), body_size, close, parser.version);
+        auto request_id = thread.ids.id_for(client_request_id);
+        write_response_head(head, r, thread.date.now(), body_size, close, parser.version, request_id);
         buffers.clear();
         buffers.push_back(asio::buffer(head));
         // `r` keeps the body, and through it the snapshot its pieces point into, until written.
@@ -204,7 +213,12 @@ asio::awaitable<void> serve_connection(tcp::socket socket, io_thread& thread, co
                 if (!piece.empty()) buffers.push_back(asio::buffer(piece.data(), piece.size()));
         auto write_ec = co_await write_all(socket, slot, buffers, options.write_timeout);
 
-        services.metrics.record(r.which, r.status, std::chrono::duration<double>(steady::now() - started).count());
+        auto took = std::chrono::duration<double>(steady::now() - started);
+        services.metrics.record(r.which, r.status, took.count());
+        if (thread.access.wants(r.status)) {
+            if (client.empty()) client = peer_address(socket);
+            thread.access.record({client, method, target, r.status, head_only ? 0 : body_size, took, request_id});
+        }
         if (write_ec) break;
         if (close) {
             answered_close = true;

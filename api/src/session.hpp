@@ -2,9 +2,11 @@
 // One connection from accept to close, on one I/O thread: read a request head, answer it with
 // handle_request, write the response, repeat while keep-alive; every wait under a deadline that
 // the thread's sweep enforces.
+#include "access_log.hpp"
 #include "connection_count.hpp"
 #include "deadlines.hpp"
 #include "idle_connections.hpp"
+#include "request_id.hpp"
 #include "request_metrics.hpp"
 #include "response_head.hpp"
 
@@ -23,12 +25,16 @@ namespace marquee::api::detail {
 /// An I/O thread's own state, shared by its sessions and touched only on that thread (but for
 /// keep_alive, which evictions from the accepting thread lock).
 struct io_thread {
+    explicit io_thread(access_log_mode mode) : access(mode) {}
+
     deadline_sweep sweep;
     // Before `context`, so it outlives the frames whose entries it lists.
     idle_list keep_alive;
     service_state state;
     std::uint64_t generation = ~std::uint64_t{0};
     http_date date;
+    request_ids ids;
+    access_log access;
     // Last, so it is destroyed first: abandoned sessions unregister from `sweep` and `keep_alive`
     // as their coroutine frames are destroyed with the context.
     boost::asio::io_context context{1};

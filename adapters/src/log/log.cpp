@@ -7,6 +7,7 @@
 #include <date/date.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <string>
@@ -43,14 +44,40 @@ void append_field(std::string& line, const field& f) {
         json::append_string(line, f.value);
 }
 
+// The time of a record: its second formatted once per thread and second, then the milliseconds.
+struct time_cache {
+    std::chrono::sys_seconds second{};
+    char text[24] = {};  // "2026-11-26T04:40:00"
+};
+
+void append_time_of(std::string& out, std::chrono::system_clock::time_point now) {
+    thread_local time_cache cache;
+    auto ms = std::chrono::floor<std::chrono::milliseconds>(now);
+    auto second = std::chrono::floor<std::chrono::seconds>(ms);
+    if (second != cache.second || cache.text[0] == 0) {
+        // date::format reads a sys_time as UTC whatever TZ says (fmt 9 would use local time).
+        auto text = date::format("%Y-%m-%dT%H:%M:%S", second);
+        text.copy(cache.text, sizeof cache.text - 1);
+        cache.text[std::min(text.size(), sizeof cache.text - 1)] = 0;
+        cache.second = second;
+    }
+    auto millis = static_cast<int>((ms - second).count());
+    out += cache.text;
+    out += '.';
+    out += static_cast<char>('0' + millis / 100);
+    out += static_cast<char>('0' + millis / 10 % 10);
+    out += static_cast<char>('0' + millis % 10);
+    out += 'Z';
+}
+
 std::string text_line(std::string_view time, level lvl, std::string_view message) {
-    return fmt::format("{}Z {} {}: {}\n", time, level_name(lvl), component_, message);
+    return fmt::format("{} {} {}: {}\n", time, level_name(lvl), component_, message);
 }
 
 std::string json_line(std::string_view time, level lvl, std::string_view message, const fields& record_fields) {
     std::string line = R"({"time":")";
     line += time;
-    line += R"(Z","level":)";
+    line += R"(","level":)";
     std::string name(level_name(lvl));
     for (auto& c : name) c = static_cast<char>(c - 'A' + 'a');
     json::append_string(line, name);
@@ -107,9 +134,8 @@ void write(level lvl, std::string_view message) noexcept {
 
 void write(level lvl, std::string_view message, const fields& record_fields) noexcept {
     try {
-        // date::format reads a sys_time as UTC whatever TZ says (fmt 9 would use local time).
-        auto now = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
-        auto time = date::format("%Y-%m-%dT%H:%M:%S", now);
+        std::string time;
+        append_time_of(time, std::chrono::system_clock::now());
         auto line = format_.load(std::memory_order_relaxed) == format::json
                         ? json_line(time, lvl, message, record_fields)
                         : text_line(time, lvl, message);
@@ -118,6 +144,23 @@ void write(level lvl, std::string_view message, const fields& record_fields) noe
     } catch (...) {
         // Logging must never take the process down.
     }
+}
+
+format current_format() noexcept {
+    return format_.load(std::memory_order_relaxed);
+}
+
+std::string_view component() noexcept {
+    return component_;
+}
+
+void append_time(std::string& out) {
+    append_time_of(out, std::chrono::system_clock::now());
+}
+
+void write_lines(std::string_view lines) noexcept {
+    // One write(2): a short write to stderr is not retried.
+    [[maybe_unused]] auto written = ::write(STDERR_FILENO, lines.data(), lines.size());
 }
 
 }  // namespace marquee::log

@@ -45,6 +45,15 @@ private:
 
 void write(level lvl, std::string_view message, const fields& record_fields) noexcept;
 
+// For records written at a high rate (the API's access log), which build their lines themselves
+// and write many at once, in the same format as every other record.
+format current_format() noexcept;
+std::string_view component() noexcept;
+/// Appends "2026-11-26T04:40:00.123Z" (UTC, milliseconds): the time every record starts with.
+void append_time(std::string& out);
+/// Writes whole lines (each ending in '\n') with one write(2), so they never interleave with others.
+void write_lines(std::string_view lines) noexcept;
+
 template <typename... Args>
 void debug(const fields& f, fmt::format_string<Args...> text, Args&&... args) {
     if (enabled(level::debug)) write(level::debug, fmt::format(text, std::forward<Args>(args)...), f);

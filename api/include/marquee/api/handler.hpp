@@ -73,11 +73,11 @@ constexpr error_mapping map_error(error_kind kind) noexcept {
 }
 
 /// Routes, for metrics labels.
-enum class route { search, healthz, readyz, openapi, metrics, other };
+enum class route { search, healthz, readyz, openapi, docs, metrics, other };
 
 /// Every route, in enumerator order (checked below, with route_name's switch).
-inline constexpr std::array all_routes{route::search,  route::healthz, route::readyz,
-                                       route::openapi, route::metrics, route::other};
+inline constexpr std::array all_routes{route::search, route::healthz, route::readyz, route::openapi,
+                                       route::docs,   route::metrics, route::other};
 inline constexpr std::size_t route_count = all_routes.size();
 
 /// The route's metrics label; empty only for a value that is no route.
@@ -92,6 +92,8 @@ constexpr std::string_view route_name(route r) noexcept {
             return "readyz";
         case route::openapi:
             return "openapi";
+        case route::docs:
+            return "docs";
         case route::metrics:
             return "metrics";
         case route::other:

@@ -9,12 +9,22 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace marquee::metrics {
 class registry;
 }
 
 namespace marquee::api {
+
+enum class access_log_mode {
+    off,
+    errors,  ///< requests answered with a 5xx status
+    all,
+};
+
+/// "off", "errors" or "all"; throws config_error (API_ACCESS_LOG) otherwise.
+access_log_mode parse_access_log_mode(std::string_view text);
 
 struct server_options {
     std::string host = "127.0.0.1";
@@ -36,6 +46,8 @@ struct server_options {
     /// Rendered bodies kept at most. Small on purpose: the process should stay within 3x the
     /// rendered JSON of all events + 50 MB (snapshot, a reload's second copy, the cache).
     std::size_t cache_bytes = std::size_t{32} << 20;
+    /// Which requests the access log records (API_ACCESS_LOG).
+    access_log_mode access_log = access_log_mode::errors;
     /// How long in-flight requests may take to finish after a stop request.
     std::chrono::milliseconds shutdown_grace{10'000};
 };
@@ -61,9 +73,10 @@ public:
     /// raises the process's soft open-file limit (RLIMIT_NOFILE) to its hard limit and lowers
     /// max_connections to leave descriptors for everything else, logging what it changed.
     std::uint16_t listen();
-    /// Serves until stop() or, when `handle_signals`, SIGTERM/SIGINT; then stops accepting, closes
-    /// idle connections, lets in-flight requests finish within the grace period, and returns.
-    void run(bool handle_signals = true);
+    /// Serves until stop(); then stops accepting, closes idle connections, lets in-flight requests
+    /// finish within the grace period, and returns. (Signals are the caller's: main turns
+    /// SIGTERM into stop() with signals::stop_on_signals.)
+    void run();
     /// Asks run() to return. Thread-safe, async-signal-unsafe.
     void stop() noexcept;
 
