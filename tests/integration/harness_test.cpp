@@ -72,7 +72,6 @@ TEST(harness, fresh_database_exists_until_destroyed) {
 }
 
 TEST(harness, fresh_database_is_migrated) {
-    if (!std::filesystem::exists(mt::bin_dir() / "marquee-migrate")) GTEST_SKIP() << "marquee-migrate not built yet";
     auto db = mt::fresh_database();
     ASSERT_TRUE(db.migrated());
     EXPECT_EQ(mt::query_scalar(db.url(), "SELECT count(*) FROM data_version"), "1");

@@ -1,50 +1,39 @@
-// marquee-provider-mock over HTTP: rotation, /_control/next, every fault kind, stats, shutdown.
+// marquee-provider-mock over HTTP: rotation, /_control/next, every fault kind, holding replies until
+// released, stats, shutdown.
+#include "harness/fixtures.hpp"
 #include "harness/harness.hpp"
 
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
-#include <fstream>
+#include <future>
 #include <memory>
-#include <sstream>
+#include <set>
 
 namespace mt = marquee::testing;
 using namespace std::chrono_literals;
 
 namespace {
 
-std::string read_file(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream out;
-    out << in.rdbuf();
-    return std::move(out).str();
-}
-
 class provider_mock : public ::testing::Test {
 protected:
-    void SetUp() override {
-        samples_ = mt::source_dir() / "fixtures" / "provider-samples";
-        port_ = mt::free_port();
-        mock_ = std::make_unique<mt::process>(
-            "marquee-provider-mock",
-            std::vector<std::string>{"--listen", "127.0.0.1:" + std::to_string(port_), "--dir", samples_.string()});
-        ASSERT_TRUE(mt::wait_until([&] { return get("/_control/stats").status == 200; }, 20s,
-                                   "the provider mock to answer /_control/stats"));
-    }
-
     mt::http_response get(const std::string& target, std::chrono::milliseconds timeout = 10s) {
-        return mt::http_get("127.0.0.1", port_, target, {}, timeout);
+        return mock_.get(target, timeout);
     }
-    std::string sample(const std::string& name) const { return read_file(samples_ / name); }
+    std::string sample(const std::string& name) const { return mt::read_file(samples_ / name); }
     void arm(const std::string& query) {
         auto response = get("/_control/fault?" + query);
         ASSERT_EQ(response.status, 200u) << response.body;
     }
     boost::json::object stats() { return boost::json::parse(get("/_control/stats").body).as_object(); }
+    // A GET of /api/events on its own thread, for replies the mock holds.
+    std::future<mt::http_response> get_in_background() {
+        return std::async(std::launch::async,
+                          [port = mock_.port()] { return mt::http_get("127.0.0.1", port, "/api/events", {}, 120s); });
+    }
 
-    std::filesystem::path samples_;
-    std::uint16_t port_ = 0;
-    std::unique_ptr<mt::process> mock_;
+    std::filesystem::path samples_ = mt::provider_samples();
+    mt::provider_mock mock_{samples_};
 };
 
 }  // namespace
@@ -77,7 +66,7 @@ TEST_F(provider_mock, delay_holds_the_headers_back) {
     EXPECT_EQ(impatient.status, 0u);
     EXPECT_NE(impatient.error.find("timeout"), std::string::npos) << impatient.error;
     // The fault was used up by that request: the next one is served at once.
-    auto next = get("/api/events", 3s);
+    auto next = get("/api/events");
     EXPECT_EQ(next.status, 200u) << next.error;
     EXPECT_EQ(next.body, sample("response_2.xml"));
 }
@@ -159,23 +148,73 @@ TEST_F(provider_mock, rejects_bad_control_requests) {
 }
 
 TEST_F(provider_mock, fault_flag_arms_a_fault_at_start) {
-    const auto port = mt::free_port();
-    mt::process mock("marquee-provider-mock", {"--listen", "127.0.0.1:" + std::to_string(port), "--dir",
-                                               samples_.string(), "--fault", "status", "--fault-value", "429"});
-    ASSERT_TRUE(mt::wait_until([&] { return mt::http_get("127.0.0.1", port, "/_control/stats").status == 200; }, 20s,
-                               "the second mock"));
-    EXPECT_EQ(mt::http_get("127.0.0.1", port, "/api/events").status, 429u);
-    EXPECT_EQ(mt::http_get("127.0.0.1", port, "/api/events").status, 200u);
+    mt::provider_mock flagged(samples_, {"--fault", "status", "--fault-value", "429"});
+    EXPECT_EQ(flagged.get("/api/events").status, 429u);
+    EXPECT_EQ(flagged.get("/api/events").status, 200u);
 }
 
 TEST_F(provider_mock, bad_settings_exit_with_code_2) {
-    mt::process no_dir("marquee-provider-mock", {"--listen", "127.0.0.1:1", "--dir", "/nonexistent"});
-    EXPECT_EQ(no_dir.wait_exit(10s), 2);
-    mt::process bad_listen("marquee-provider-mock", {"--listen", "nowhere", "--dir", samples_.string()});
-    EXPECT_EQ(bad_listen.wait_exit(10s), 2);
+    auto no_dir = mt::provider_mock_process({"--listen", "127.0.0.1:1", "--dir", "/nonexistent"});
+    EXPECT_EQ(no_dir->wait_exit(10s), 2);
+    auto bad_listen = mt::provider_mock_process({"--listen", "nowhere", "--dir", samples_.string()});
+    EXPECT_EQ(bad_listen->wait_exit(10s), 2);
 }
 
 TEST_F(provider_mock, sigterm_shuts_down_cleanly) {
-    mock_->terminate();
-    EXPECT_EQ(mock_->wait_exit(10s), 0);
+    mock_.proc().terminate();
+    EXPECT_EQ(mock_.proc().wait_exit(10s), 0);
+}
+
+TEST_F(provider_mock, hold_keeps_the_reply_until_release) {
+    ASSERT_EQ(get("/_control/hold").status, 200u);
+    auto held = get_in_background();
+    ASSERT_TRUE(mock_.wait_held(1));
+    // Counted and held: the request reached the mock, its answer has not left it.
+    EXPECT_EQ(stats()["requests"].as_int64(), 1);
+    EXPECT_EQ(held.wait_for(0s), std::future_status::timeout) << "nothing answered before the release";
+    // Only the one reply is held: the next is answered while the first still waits.
+    auto next = get("/api/events");
+    EXPECT_EQ(next.status, 200u);
+    EXPECT_EQ(next.body, sample("response_2.xml"));
+    EXPECT_EQ(held.wait_for(0s), std::future_status::timeout);
+
+    auto released = get("/_control/release");
+    EXPECT_EQ(released.status, 200u);
+    EXPECT_EQ(released.body, "released: 1\n");
+    auto answer = held.get();
+    EXPECT_EQ(answer.status, 200u) << answer.error;
+    EXPECT_EQ(answer.body, sample("response_1.xml")) << "the file picked when the request arrived";
+    EXPECT_EQ(stats()["held"].as_int64(), 0);
+}
+
+TEST_F(provider_mock, hold_count_zero_holds_every_reply_and_faults_still_apply) {
+    ASSERT_EQ(get("/_control/hold?count=0").status, 200u);
+    arm("kind=status&value=503");
+    auto first = get_in_background();
+    auto second = get_in_background();
+    ASSERT_TRUE(mock_.wait_held(2));
+    EXPECT_EQ(first.wait_for(0s), std::future_status::timeout);
+    EXPECT_EQ(second.wait_for(0s), std::future_status::timeout);
+    EXPECT_EQ(get("/_control/release").body, "released: 2\n");
+    std::multiset<unsigned> statuses{first.get().status, second.get().status};
+    EXPECT_EQ(statuses, (std::multiset<unsigned>{200u, 503u})) << "the armed fault went to one of them";
+    // Released means no longer holding.
+    EXPECT_EQ(get("/api/events").status, 200u);
+    EXPECT_EQ(stats()["held"].as_int64(), 0);
+}
+
+TEST_F(provider_mock, reset_releases_held_replies) {
+    ASSERT_EQ(get("/_control/hold?count=5").status, 200u);
+    auto held = get_in_background();
+    ASSERT_TRUE(mock_.wait_held(1));
+    ASSERT_EQ(get("/_control/reset").status, 200u);
+    EXPECT_EQ(held.get().status, 200u);
+    EXPECT_EQ(get("/api/events").status, 200u) << "reset stops holding the remaining count";
+}
+
+TEST_F(provider_mock, rejects_a_bad_hold_count) {
+    EXPECT_EQ(get("/_control/hold?count=-1").status, 400u);
+    EXPECT_EQ(get("/_control/hold?count=x").status, 400u);
+    EXPECT_EQ(get("/_control/release").body, "released: 0\n");
+    EXPECT_EQ(get("/api/events").status, 200u) << "nothing is held after a refused hold";
 }

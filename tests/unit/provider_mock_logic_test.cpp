@@ -1,6 +1,8 @@
-// The provider mock's pure parts: rotation order, fault counting, the oversize body's shape.
+// The provider mock's pure parts: rotation order, fault counting, the oversize body's shape, which
+// replies are held back until a release.
 #include "fault_plan.hpp"
 #include "feed_rotation.hpp"
+#include "mock_provider.hpp"
 #include "oversize_body.hpp"
 
 #include <gtest/gtest.h>
@@ -80,4 +82,50 @@ TEST(oversize_body, tiny_sizes_are_exact_too) {
         std::vector<char> chunk(256);
         EXPECT_EQ(body.read(0, chunk), size);
     }
+}
+
+namespace {
+
+std::string body_of(const reply& r) {
+    return std::get<text_reply>(r).body;
+}
+
+}  // namespace
+
+TEST(mock_provider, hold_marks_the_next_replies_until_release) {
+    mock_provider mock({"a.xml"});
+    int releases = 0;
+    mock.on_release([&] { ++releases; });
+    EXPECT_EQ(body_of(mock.handle("GET", "/_control/hold?count=2")), "holding: count=2\n");
+    EXPECT_FALSE(mock.take_hold()) << "a control request is never held";
+    for (int i = 0; i < 2; ++i) {
+        EXPECT_TRUE(std::holds_alternative<file_reply>(mock.handle("GET", "/api/events")));
+        EXPECT_TRUE(mock.take_hold()) << "reply " << i;
+        EXPECT_FALSE(mock.take_hold()) << "asking clears it";
+    }
+    mock.handle("GET", "/api/events");
+    EXPECT_FALSE(mock.take_hold()) << "the count is used up";
+    EXPECT_NE(body_of(mock.handle("GET", "/_control/stats")).find("\"held\":2"), std::string::npos);
+    mock.held_reply_sent();
+    EXPECT_NE(body_of(mock.handle("GET", "/_control/stats")).find("\"held\":1"), std::string::npos);
+    EXPECT_EQ(body_of(mock.handle("GET", "/_control/release")), "released: 1\n");
+    EXPECT_EQ(releases, 1);
+}
+
+TEST(mock_provider, hold_count_zero_lasts_until_release_or_reset) {
+    mock_provider mock({"a.xml"});
+    int releases = 0;
+    mock.on_release([&] { ++releases; });
+    mock.handle("GET", "/_control/hold?count=0");
+    for (int i = 0; i < 10; ++i) {
+        mock.handle("GET", "/api/events");
+        ASSERT_TRUE(mock.take_hold());
+    }
+    mock.handle("GET", "/_control/reset");
+    EXPECT_EQ(releases, 1);
+    mock.handle("GET", "/api/events");
+    EXPECT_FALSE(mock.take_hold());
+    EXPECT_EQ(std::get<text_reply>(mock.handle("GET", "/_control/hold?count=x")).status, 400u);
+    mock.handle("GET", "/api/events");
+    EXPECT_FALSE(mock.take_hold()) << "a refused hold holds nothing";
 }

@@ -1,6 +1,7 @@
 // marquee-provider-mock: serves the provider feed samples of a directory in rotation at
 // GET /api/events, with faults injectable by flag or by GET /_control/fault and redirects from
-// GET /redirect?to=URL (see mock_provider.hpp); optionally the same over HTTPS on a second address.
+// GET /redirect?to=URL, replies held back until the test releases them (GET /_control/hold, then
+// /_control/release; see mock_provider.hpp); optionally the same over HTTPS on a second address.
 #include "marquee/config/config.hpp"
 #include "marquee/error.hpp"
 #include "marquee/log/log.hpp"
@@ -103,9 +104,11 @@ int main(int argc, char** argv) {
 
         boost::asio::io_context io(1);
         // Both listeners share one provider: one io_context thread, so no locking.
-        mock::server server(io, endpoint, provider, dir);
+        mock::release_gate gate(io);
+        provider.on_release([&gate] { gate.open(); });
+        mock::server server(io, endpoint, provider, gate, dir);
         std::optional<mock::server> tls_server;
-        if (tls_endpoint) tls_server.emplace(io, *tls_endpoint, provider, dir, &*tls);
+        if (tls_endpoint) tls_server.emplace(io, *tls_endpoint, provider, gate, dir, &*tls);
         boost::asio::signal_set signals(io, SIGINT, SIGTERM);
         signals.async_wait([&](const boost::system::error_code& error, int signal) {
             if (error) return;

@@ -47,8 +47,23 @@ reply mock_provider::handle(std::string_view method, std::string_view target) {
     return control(std::string_view(path).substr(std::string_view("/_control/").size()), params);
 }
 
+bool mock_provider::take_hold() noexcept {
+    const bool hold = hold_last_;
+    hold_last_ = false;
+    return hold;
+}
+
+void mock_provider::held_reply_sent() noexcept {
+    if (held_ > 0) --held_;
+}
+
 reply mock_provider::events() {
     ++requests_;
+    if (hold_until_release_ || hold_remaining_ > 0) {
+        if (hold_remaining_ > 0) --hold_remaining_;
+        hold_last_ = true;
+        ++held_;
+    }
     auto armed = faults_.take();
     if (!armed) {
         const auto& name = rotation_.next();
@@ -128,7 +143,28 @@ reply mock_provider::control(std::string_view action, const std::map<std::string
         faults_.arm(fault{*kind, value}, count);
         return text(200, fmt::format("armed: {} value={} count={}", to_string(*kind), value, count));
     }
+    if (action == "hold") {
+        std::uint64_t count = 1;
+        if (auto c = param("count")) {
+            auto parsed = parse_number(*c);
+            if (!parsed) return text(400, "count must be a non-negative integer (0 = until release)");
+            count = *parsed;
+        }
+        hold_until_release_ = count == 0;
+        hold_remaining_ = count;
+        return text(200, fmt::format("holding: count={}", count));
+    }
+    if (action == "release") {
+        const auto held = held_;
+        hold_until_release_ = false;
+        hold_remaining_ = 0;
+        if (release_) release_();
+        return text(200, fmt::format("released: {}", held));
+    }
     if (action == "reset") {
+        hold_until_release_ = false;
+        hold_remaining_ = 0;
+        if (release_) release_();
         faults_.reset();
         rotation_.rewind();
         requests_ = 0;
@@ -138,7 +174,7 @@ reply mock_provider::control(std::string_view action, const std::map<std::string
         return text(200, "reset");
     }
     if (action == "stats") return text_reply{200, "application/json", stats_json()};
-    return text(404, "unknown control endpoint (next, fault, reset, stats)");
+    return text(404, "unknown control endpoint (next, fault, hold, release, reset, stats)");
 }
 
 std::string mock_provider::stats_json() const {
@@ -148,6 +184,7 @@ std::string mock_provider::stats_json() const {
     stats["requests"] = requests_;
     stats["faulted"] = faulted_;
     stats["redirects"] = redirects_;
+    stats["held"] = held_;
     stats["served"] = std::move(served);
     return boost::json::serialize(stats);
 }

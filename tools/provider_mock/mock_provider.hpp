@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -19,6 +20,10 @@ struct file_reply {
     std::string name;
     std::chrono::milliseconds delay{0};
     bool truncate = false;
+    /// Held (see mock_provider::take_hold): the head and the body's first byte go out at once,
+    /// the rest only after the release, so a client's first-byte deadline is met and only its
+    /// total deadline can run out while it waits.
+    bool hold_body = false;
 };
 
 /// A complete small response held in memory.
@@ -48,6 +53,16 @@ public:
     /// Arms a fault as /_control/fault does (used for the command-line fault flags).
     void arm(fault f, std::uint64_t count) noexcept { faults_.arm(f, count); }
 
+    /// Whether the /api/events reply handle() just returned is to be held back until a release
+    /// (armed by /_control/hold?count=N, N replies, 0 = every one until the release); asking
+    /// clears it. A held file reply sends its head and holds most of its body (file_reply::hold_body), any
+    /// other reply is held whole. It counts in the stats as `held` until held_reply_sent().
+    bool take_hold() noexcept;
+    /// A held reply was let go (released, or its connection ended).
+    void held_reply_sent() noexcept;
+    /// Called by /_control/release and /_control/reset to let every held reply go.
+    void on_release(std::function<void()> release) { release_ = std::move(release); }
+
 private:
     reply events();
     reply redirect(const std::map<std::string, std::string, std::less<>>& params);
@@ -56,6 +71,13 @@ private:
 
     feed_rotation rotation_;
     fault_plan faults_;
+    // Holding: the next hold_remaining_ /api/events replies (all of them while hold_until_release_)
+    // wait for a release; the test that armed it decides when they are answered.
+    std::uint64_t hold_remaining_ = 0;
+    bool hold_until_release_ = false;
+    bool hold_last_ = false;
+    std::uint64_t held_ = 0;
+    std::function<void()> release_;
     std::uint64_t requests_ = 0;
     std::uint64_t faulted_ = 0;
     std::uint64_t redirects_ = 0;

@@ -19,6 +19,7 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <fstream>
@@ -69,9 +70,20 @@ std::string header_text(const http::response<http::empty_body>& res) {
 
 }  // namespace
 
-server::server(asio::io_context& io, const asio::ip::tcp::endpoint& listen, mock_provider& provider,
+release_gate::release_gate(asio::io_context& io) : closed_(io, asio::steady_timer::time_point::max()) {}
+
+asio::awaitable<void> release_gate::wait() {
+    // open() cancels the wait; the timer itself never expires.
+    co_await closed_.async_wait(use_tuple);
+}
+
+void release_gate::open() noexcept {
+    closed_.cancel();
+}
+
+server::server(asio::io_context& io, const asio::ip::tcp::endpoint& listen, mock_provider& provider, release_gate& gate,
                std::filesystem::path sample_dir, asio::ssl::context* tls)
-    : acceptor_(io, listen), provider_(provider), sample_dir_(std::move(sample_dir)), tls_(tls) {}
+    : acceptor_(io, listen), provider_(provider), gate_(gate), sample_dir_(std::move(sample_dir)), tls_(tls) {}
 
 void server::start() {
     asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached);
@@ -126,6 +138,15 @@ asio::awaitable<void> server::session(Stream& stream) {
         const auto& req = parser.get();
         log::debug("{} {}", std::string_view(req.method_string()), std::string_view(req.target()));
         auto answer = provider_.handle(req.method_string(), req.target());
+        if (provider_.take_hold()) {
+            if (auto* file = std::get_if<file_reply>(&answer); file != nullptr && !file->truncate) {
+                file->hold_body = true;
+            } else {
+                log::info("holding the reply to {} until /_control/release", std::string_view(req.target()));
+                co_await gate_.wait();
+                provider_.held_reply_sent();
+            }
+        }
         const bool keep_alive = co_await std::visit([&](const auto& r) { return send(stream, req, r); }, answer);
         if (!keep_alive) break;
     }
@@ -152,6 +173,7 @@ asio::awaitable<bool> server::send(Stream& stream, const request& req, const fil
         co_await asio::async_write(stream, asio::buffer(wire), use_tuple);
         co_return false;
     }
+    if (r.hold_body) co_return co_await send_held(stream, req, path);
 
     http::response<http::file_body> res{http::status::ok, req.version()};
     beast::error_code ec;
@@ -166,6 +188,37 @@ asio::awaitable<bool> server::send(Stream& stream, const request& req, const fil
     lowest(stream).expires_after(write_timeout);
     auto [write_ec, written] = co_await http::async_write(stream, res, use_tuple);
     co_return !write_ec && req.keep_alive();
+}
+
+template <typename Stream>
+asio::awaitable<bool> server::send_held(Stream& stream, const request& req, const std::filesystem::path& path) {
+    std::ifstream file(path, std::ios::binary);
+    if (!file) {
+        provider_.held_reply_sent();
+        co_return co_await send(stream, req, text_reply{500, "text/plain", "cannot open sample file\n"});
+    }
+    std::string content((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    http::response<http::empty_body> res{http::status::ok, req.version()};
+    res.set(http::field::content_type, "application/xml");
+    res.content_length(content.size());
+    res.keep_alive(req.keep_alive());
+    // The head and the body's first byte at once: a client's first-byte deadline is met, so only
+    // its total deadline can run out while the rest waits for the release.
+    const auto first = std::min<std::size_t>(content.size(), 1);
+    const auto wire = header_text(res) + content.substr(0, first);
+    lowest(stream).expires_after(write_timeout);
+    auto [head_ec, head_bytes] = co_await asio::async_write(stream, asio::buffer(wire), use_tuple);
+    if (!head_ec) {
+        log::info("holding the rest of {} until /_control/release", path.filename().string());
+        lowest(stream).expires_never();  // the test decides how long
+        co_await gate_.wait();
+    }
+    provider_.held_reply_sent();
+    if (head_ec) co_return false;
+    lowest(stream).expires_after(write_timeout);
+    auto [rest_ec, rest_bytes] =
+        co_await asio::async_write(stream, asio::buffer(content.data() + first, content.size() - first), use_tuple);
+    co_return !rest_ec && req.keep_alive();
 }
 
 template <typename Stream>

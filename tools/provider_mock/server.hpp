@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/message.hpp>
@@ -17,12 +18,26 @@
 
 namespace marquee::provider_mock {
 
+/// Where held replies wait (see mock_provider::take_hold): open() wakes every one waiting now. Shared
+/// by the plain and the TLS server, on the one io_context thread.
+class release_gate {
+public:
+    explicit release_gate(boost::asio::io_context& io);
+    /// Returns at the next open().
+    boost::asio::awaitable<void> wait();
+    void open() noexcept;
+
+private:
+    boost::asio::steady_timer closed_;
+};
+
 class server {
 public:
     /// Binds and listens at once; throws boost::system::system_error when the address is unusable.
     /// With `tls` (which must outlive the server) every connection starts with a TLS handshake.
+    /// `gate` (which must outlive the server) is where held replies wait.
     server(boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& listen, mock_provider& provider,
-           std::filesystem::path sample_dir, boost::asio::ssl::context* tls = nullptr);
+           release_gate& gate, std::filesystem::path sample_dir, boost::asio::ssl::context* tls = nullptr);
 
     boost::asio::ip::tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
     /// Starts accepting on the io_context.
@@ -43,12 +58,15 @@ private:
     template <typename Stream>
     boost::asio::awaitable<bool> send(Stream& stream, const request& req, const file_reply& r);
     template <typename Stream>
+    boost::asio::awaitable<bool> send_held(Stream& stream, const request& req, const std::filesystem::path& path);
+    template <typename Stream>
     boost::asio::awaitable<bool> send(Stream& stream, const request& req, const text_reply& r);
     template <typename Stream>
     boost::asio::awaitable<bool> send(Stream& stream, const request& req, const oversize_reply& r);
 
     boost::asio::ip::tcp::acceptor acceptor_;
     mock_provider& provider_;
+    release_gate& gate_;
     std::filesystem::path sample_dir_;
     boost::asio::ssl::context* tls_;
 };

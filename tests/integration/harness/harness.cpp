@@ -156,7 +156,7 @@ std::filesystem::path log_dir() {
 // ---------------------------------------------------------------------------------------------------
 // database
 
-database::database(bool migrate) : name_("marquee_test_" + unique_suffix()) {
+database::database(bool migrate_now) : name_("marquee_test_" + unique_suffix()) {
     const auto& admin_url = services().database_url;
     {
         pqxx::connection connection(admin_url);
@@ -166,18 +166,24 @@ database::database(bool migrate) : name_("marquee_test_" + unique_suffix()) {
     boost::urls::url url(admin_url);
     url.set_path("/" + name_);
     url_ = std::string(url.buffer());
-
-    if (!migrate || !std::filesystem::exists(bin_dir() / "marquee-migrate")) return;
-    std::map<std::string, std::string> env;
-    if (auto src = getenv_or("MARQUEE_SOURCE_DIR"); !src.empty()) env["MIGRATIONS_DIR"] = src + "/migrations";
-    process migrator("marquee-migrate", {"--database-url", url_}, env);
-    auto code = migrator.wait_exit(120s);
-    if (code != 0) {
-        auto log = migrator.log_text();
+    if (!migrate_now) return;
+    try {
+        this->migrate();
+    } catch (...) {
         drop();
-        throw std::runtime_error(fmt::format("marquee-migrate on {} {}:\n{}", name_,
-                                             code ? fmt::format("exited with {}", *code) : "timed out", log));
+        throw;
     }
+}
+
+void database::migrate() {
+    // Not built is a failure like any other: a test never runs against a schema of its own making.
+    process migrator("marquee-migrate", {"--database-url", url_},
+                     {{"MIGRATIONS_DIR", (source_dir() / "migrations").string()}});
+    auto code = migrator.wait_exit(120s);
+    if (code != 0)
+        throw std::runtime_error(fmt::format("marquee-migrate on {} {}:\n{}", name_,
+                                             code ? fmt::format("exited with {}", *code) : "timed out",
+                                             migrator.log_text()));
     migrated_ = true;
 }
 
@@ -398,6 +404,12 @@ std::uint16_t free_port() {
 
 http_response http_get(const std::string& host, std::uint16_t port, const std::string& target,
                        const std::map<std::string, std::string>& headers, std::chrono::milliseconds timeout) {
+    return http_request("GET", host, port, target, headers, timeout);
+}
+
+http_response http_request(const std::string& method, const std::string& host, std::uint16_t port,
+                           const std::string& target, const std::map<std::string, std::string>& headers,
+                           std::chrono::milliseconds timeout) {
     http_response result;
     asio::io_context io;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -416,7 +428,10 @@ http_response http_get(const std::string& host, std::uint16_t port, const std::s
             result.error = "connect: " + ec.message();
             co_return;
         }
-        http::request<http::empty_body> req{http::verb::get, target, 11};
+        http::request<http::empty_body> req;
+        req.method_string(method);
+        req.target(target);
+        req.version(11);
         req.set(http::field::host, fmt::format("{}:{}", host, port));
         req.set(http::field::user_agent, "marquee-integration-tests");
         for (const auto& [name, value] : headers) req.set(name, value);
@@ -428,6 +443,8 @@ http_response http_get(const std::string& host, std::uint16_t port, const std::s
         beast::flat_buffer buffer;
         http::response_parser<http::string_body> parser;
         parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+        // A HEAD response has a Content-Length but no body.
+        parser.skip(method == "HEAD");
         stream.expires_at(deadline);
         auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_tuple);
         if (parser.is_header_done()) {

@@ -51,8 +51,8 @@ std::filesystem::path log_dir();
 /// A database of its own for one test, dropped (WITH FORCE) on destruction.
 class database {
 public:
-    /// Creates a uniquely named database; runs marquee-migrate on it when `migrate` and the binary
-    /// exists. Throws std::runtime_error when creating or migrating fails.
+    /// Creates a uniquely named database; runs marquee-migrate on it when `migrate`. Throws
+    /// std::runtime_error when creating or migrating fails (marquee-migrate not built included).
     explicit database(bool migrate = true);
     ~database();
     database(database&& other) noexcept;
@@ -62,8 +62,11 @@ public:
 
     const std::string& url() const noexcept { return url_; }
     const std::string& name() const noexcept { return name_; }
-    /// Whether marquee-migrate ran (false when the binary does not exist yet).
+    /// Whether marquee-migrate ran on it.
     bool migrated() const noexcept { return migrated_; }
+    /// Runs marquee-migrate on it now (for a database created without). Throws std::runtime_error
+    /// when migrating fails.
+    void migrate();
 
 private:
     void drop() noexcept;
@@ -155,8 +158,14 @@ struct http_response {
     std::string error;                           // empty on success; else what went wrong
 };
 
-/// One HTTP/1.1 GET with a deadline for the whole exchange. Never throws for network errors: they
-/// are in `error` (connection refused, timeout, partial message).
+/// One HTTP/1.1 request without a body (a HEAD's response is read without one) with a deadline for
+/// the whole exchange. Never throws for network errors: they are in `error` (connection refused,
+/// timeout, partial message).
+http_response http_request(const std::string& method, const std::string& host, std::uint16_t port,
+                           const std::string& target, const std::map<std::string, std::string>& headers = {},
+                           std::chrono::milliseconds timeout = 10s);
+
+/// http_request("GET", …).
 http_response http_get(const std::string& host, std::uint16_t port, const std::string& target,
                        const std::map<std::string, std::string>& headers = {}, std::chrono::milliseconds timeout = 10s);
 

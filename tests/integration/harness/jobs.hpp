@@ -1,0 +1,35 @@
+#pragma once
+// Fetch jobs as the scheduler publishes them, for tests that drive the worker without one. Header
+// only: the harness library links no AMQP code, the test binary does.
+#include "harness/fixtures.hpp"
+#include "harness/harness.hpp"
+#include "marquee/amqp/publisher.hpp"
+#include "marquee/amqp/topology.hpp"
+#include "marquee/config/config.hpp"
+#include "marquee/jobs/fetch_job.hpp"
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+namespace marquee::testing {
+
+/// Publishes `body` to the jobs queue of `vh`, confirmed, as the scheduler does.
+inline void publish_raw_job(const vhost& vh, std::string_view body, const std::string& message_id = {}) {
+    amqp::publisher publisher({.server = config::parse_amqp_url(vh.url())}, amqp::topology::declare);
+    publisher.publish(amqp::topology::exchange, amqp::topology::jobs_routing_key, body,
+                      {.expiration = std::nullopt, .message_id = message_id});
+}
+
+/// Publishes `job` to the jobs queue of `vh`; returns its id.
+inline std::string publish_job(const vhost& vh, const jobs::fetch_job& job) {
+    publish_raw_job(vh, jobs::to_json(job), job.job_id);
+    return job.job_id;
+}
+
+/// Publishes a first attempt for `provider` and `slot`; returns its id.
+inline std::string publish_job(const vhost& vh, const std::string& provider, std::chrono::sys_seconds at) {
+    return publish_job(vh, jobs::make_fetch_job(provider, at));
+}
+
+}  // namespace marquee::testing
