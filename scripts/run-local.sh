@@ -134,7 +134,8 @@ set +a
 export LOG_LEVEL=${LOG_LEVEL:-info}
 
 # ---- schema
-run_once migrate marquee-migrate --database-url "$DATABASE_URL" || {
+# Each process as its own least-privilege role (docs/adr/0015), never the superuser.
+run_once migrate marquee-migrate --database-url "$MIGRATE_DATABASE_URL" || {
     log_tail "$logs/migrate.log"
     fail "marquee-migrate failed"
 }
@@ -150,13 +151,14 @@ wait_http provider-mock "http://127.0.0.1:$mock_port/_control/stats"
 export PROVIDER_URL="http://127.0.0.1:$mock_port/api/events"
 
 # ---- worker and scheduler
-start worker marquee-worker
+DATABASE_URL=$WORKER_DATABASE_URL AMQP_URL=$WORKER_AMQP_URL start worker marquee-worker
 schedule=${PROVIDER_SCHEDULE:-@every 10s}
-if ! PROVIDER_SCHEDULE=$schedule run_once scheduler-once marquee-scheduler --once; then
+as_scheduler() { DATABASE_URL=$SCHEDULER_DATABASE_URL AMQP_URL=$SCHEDULER_AMQP_URL "$@"; }
+if ! PROVIDER_SCHEDULE=$schedule as_scheduler run_once scheduler-once marquee-scheduler --once; then
     if [[ -z ${PROVIDER_SCHEDULE:-} ]] && grep -q PROVIDER_SCHEDULE "$logs/scheduler-once.log"; then
         say "the scheduler does not accept '$schedule'; using '* * * * *'"
         schedule='* * * * *'
-        PROVIDER_SCHEDULE=$schedule run_once scheduler-once marquee-scheduler --once || {
+        PROVIDER_SCHEDULE=$schedule as_scheduler run_once scheduler-once marquee-scheduler --once || {
             log_tail "$logs/scheduler-once.log"
             fail "marquee-scheduler --once failed"
         }
@@ -165,7 +167,7 @@ if ! PROVIDER_SCHEDULE=$schedule run_once scheduler-once marquee-scheduler --onc
         fail "marquee-scheduler --once failed"
     fi
 fi
-PROVIDER_SCHEDULE=$schedule start scheduler marquee-scheduler
+PROVIDER_SCHEDULE=$schedule as_scheduler start scheduler marquee-scheduler
 
 # ---- API
 api_listen=${API_LISTEN:-127.0.0.1:8080}
@@ -173,7 +175,7 @@ if [[ -z ${API_LISTEN:-} ]] && port_busy "${api_listen##*:}"; then
     api_listen=127.0.0.1:$(free_port)
     say "port 8080 is in use; the API listens on $api_listen"
 fi
-start api marquee-api --api-listen "$api_listen"
+DATABASE_URL=$API_DATABASE_URL start api marquee-api --api-listen "$api_listen"
 wait_http api "http://$api_listen/readyz"
 
 cat <<EOF

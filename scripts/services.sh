@@ -11,6 +11,10 @@
 # exports them into a shell:
 #   DATABASE_URL  postgresql://marquee:PW@127.0.0.1:PORT/marquee   (role marquee is SUPERUSER)
 #   AMQP_URL      amqp://marquee:PW@127.0.0.1:PORT/%2F            (administrator, full rights on /)
+#   MIGRATE_DATABASE_URL API_DATABASE_URL WORKER_DATABASE_URL SCHEDULER_DATABASE_URL
+#                 the least-privilege roles marquee_migrate (owner of database marquee), marquee_api,
+#                 marquee_worker, marquee_scheduler (docs/adr/0015), for `make run`
+#   WORKER_AMQP_URL SCHEDULER_AMQP_URL   RabbitMQ users marquee_worker, marquee_scheduler (no tags)
 #   PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE   so plain `psql` works after sourcing
 #   AMQP_PORT AMQP_USER AMQP_PASSWORD RABBITMQ_NODENAME
 #   RABBITMQ_CTL  an executable wrapper: "$RABBITMQ_CTL" list_vhosts talks to this node
@@ -85,6 +89,12 @@ write_env() {
         cat >"$tmp" <<ENV
 DATABASE_URL=postgresql://marquee:$pg_password@127.0.0.1:$pg_port/marquee
 AMQP_URL=amqp://marquee:$amqp_password@127.0.0.1:$amqp_port/%2F
+MIGRATE_DATABASE_URL=postgresql://marquee_migrate:$pg_password@127.0.0.1:$pg_port/marquee
+API_DATABASE_URL=postgresql://marquee_api:$pg_password@127.0.0.1:$pg_port/marquee
+WORKER_DATABASE_URL=postgresql://marquee_worker:$pg_password@127.0.0.1:$pg_port/marquee
+SCHEDULER_DATABASE_URL=postgresql://marquee_scheduler:$pg_password@127.0.0.1:$pg_port/marquee
+WORKER_AMQP_URL=amqp://marquee_worker:$amqp_password@127.0.0.1:$amqp_port/%2F
+SCHEDULER_AMQP_URL=amqp://marquee_scheduler:$amqp_password@127.0.0.1:$amqp_port/%2F
 PGHOST=127.0.0.1
 PGPORT=$pg_port
 PGUSER=marquee

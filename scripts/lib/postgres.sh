@@ -124,7 +124,10 @@ CONF
     fi
 }
 
-# Role marquee (SUPERUSER, the given password) and database marquee, created or repaired.
+# Role marquee (SUPERUSER, the given password, for tests and administration) and database marquee,
+# created or repaired; and the least-privilege login roles (docs/adr/0015) with the same password:
+# marquee_migrate owns database marquee and everything the migrations create there, marquee_api,
+# marquee_worker and marquee_scheduler get their rights from migration 0003.
 pg_provision() {
     local port=$1 password=$2
     if ! as_postgres "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$(pg_socket_dir)" -p "$port" \
@@ -133,8 +136,25 @@ DO \$\$ BEGIN
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'marquee') THEN CREATE ROLE marquee; END IF;
 END \$\$;
 ALTER ROLE marquee WITH LOGIN SUPERUSER PASSWORD '$password';
-SELECT 'CREATE DATABASE marquee OWNER marquee' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'marquee')
+DO \$\$
+DECLARE
+    role_name text;
+BEGIN
+    FOREACH role_name IN ARRAY ARRAY['marquee_migrate', 'marquee_api', 'marquee_worker', 'marquee_scheduler'] LOOP
+        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = role_name) THEN
+            EXECUTE format('CREATE ROLE %I', role_name);
+        END IF;
+        EXECUTE format('ALTER ROLE %I WITH LOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB PASSWORD %L', role_name,
+                       '$password');
+    END LOOP;
+END \$\$;
+SELECT 'CREATE DATABASE marquee OWNER marquee_migrate'
+ WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'marquee')
 \gexec
+ALTER DATABASE marquee OWNER TO marquee_migrate;
+\connect marquee
+-- What an older start migrated as the superuser becomes the migration role's.
+REASSIGN OWNED BY marquee TO marquee_migrate;
 SQL
         log_tail "$pg_root/provision.log" "$(pg_log)"
         die "could not create role/database marquee"

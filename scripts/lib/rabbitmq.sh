@@ -149,6 +149,23 @@ rmq_provision() {
         rmq_ctl_checked set_permissions -p / marquee '.*' '.*' '.*'
     fi
     if grep -q '^guest[[:space:]]' <<<"$users"; then rmq_ctl_checked delete_user guest; fi
+    # Least privilege (docs/adr/0015): neither service is an administrator. Both declare the fetch
+    # topology; the scheduler publishes (and reads only what declaring the jobs and retry queues
+    # needs), the worker consumes and republishes (retries, dead letters).
+    local topology='^marquee\.fetch(\.jobs|\.retry|\.dead|\.dlx)?$'
+    rmq_service_user marquee_scheduler "$password" "$topology" "$topology" '^marquee\.fetch(\.jobs|\.retry|\.dlx)?$'
+    rmq_service_user marquee_worker "$password" "$topology" "$topology" "$topology"
+}
+
+# A user of the default vhost with no tags and the given configure/write/read patterns.
+rmq_service_user() {
+    local name=$1 password=$2
+    if ! timeout 120 "$rmq_ctl" -q authenticate_user "$name" "$password" >/dev/null 2>&1; then
+        timeout 120 "$rmq_ctl" -q add_user "$name" "$password" >/dev/null 2>&1 ||
+            rmq_ctl_checked change_password "$name" "$password"
+    fi
+    rmq_ctl_checked set_user_tags "$name"
+    rmq_ctl_checked set_permissions -p / "$name" "$3" "$4" "$5"
 }
 
 rmq_stop() {
