@@ -20,11 +20,12 @@ FROM debian:12-slim AS runtime
 ENV DEBIAN_FRONTEND=noninteractive
 COPY scripts/install-deps.sh /tmp/install-deps.sh
 RUN /tmp/install-deps.sh --runtime && rm -rf /var/lib/apt/lists/* /tmp/install-deps.sh \
- && useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin marquee
+ && useradd --uid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin marquee
 COPY --from=build /out/bin/ /usr/local/bin/
 COPY --from=build /out/share/marquee/ /usr/share/marquee/
 ENV MIGRATIONS_DIR=/usr/share/marquee/migrations \
     MOCK_DIR=/usr/share/marquee/provider-samples \
     LOG_LEVEL=info
-USER marquee
+# Numeric, so that Kubernetes can verify runAsNonRoot (deploy/k8s runs it as 10001 too).
+USER 10001
 CMD ["marquee-api", "--help"]
