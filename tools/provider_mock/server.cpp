@@ -77,7 +77,7 @@ asio::awaitable<void> release_gate::wait() {
     co_await closed_.async_wait(use_tuple);
 }
 
-void release_gate::open() noexcept {
+void release_gate::open() {
     closed_.cancel();
 }
 

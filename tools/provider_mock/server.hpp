@@ -25,7 +25,8 @@ public:
     explicit release_gate(boost::asio::io_context& io);
     /// Returns at the next open().
     boost::asio::awaitable<void> wait();
-    void open() noexcept;
+    /// Throws boost::system::system_error when the timer cannot be cancelled.
+    void open();
 
 private:
     boost::asio::steady_timer closed_;
