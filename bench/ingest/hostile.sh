@@ -12,8 +12,10 @@ zones=${1:-5000000}
 mkdir -p "$out"
 
 bash "$root/scripts/services.sh" start "$root/bench/out/services" >/dev/null
+set -a
 # shellcheck source=/dev/null # DIR/env exists only once services.sh start has written it
-set -a; . "$root/bench/out/services/env"; set +a
+. "$root/bench/out/services/env"
+set +a
 
 echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(lscpu | sed -n 's/Model name: *//p')"
 awk -v zones="$zones" 'BEGIN {
