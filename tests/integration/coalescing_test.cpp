@@ -1,16 +1,13 @@
 // Coalescing with the real worker: a job whose provider already has a succeeded run for a later slot
 // (a backlog, a retry that comes back late) is acknowledged without fetching and without a run row.
+#include "harness/fixtures.hpp"
 #include "harness/harness.hpp"
-#include "marquee/amqp/publisher.hpp"
+#include "harness/jobs.hpp"
 #include "marquee/amqp/topology.hpp"
-#include "marquee/config/config.hpp"
 #include "marquee/jobs/fetch_job.hpp"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <boost/json.hpp>
-
-#include <sstream>
 
 namespace mt = marquee::testing;
 namespace amqp = marquee::amqp;
@@ -18,56 +15,27 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::chrono::sys_seconds slot(int minute) {
-    return std::chrono::sys_days{std::chrono::year{2024} / 3 / 10} + std::chrono::hours{12} +
-           std::chrono::minutes{minute};
-}
+using mt::slot;
 
 class coalescing : public ::testing::Test {
 protected:
     void SetUp() override {
-        mock_port_ = mt::free_port();
-        mock_ = std::make_unique<mt::process>(
-            "marquee-provider-mock",
-            std::vector<std::string>{"--listen", "127.0.0.1:" + std::to_string(mock_port_), "--dir",
-                                     (mt::source_dir() / "fixtures/provider-samples").string()});
-        ASSERT_TRUE(
-            mt::wait_until([&] { return mt::http_get("127.0.0.1", mock_port_, "/_control/stats").status == 200; }, 30s,
-                           "provider mock up"));
-        mt::execute(db_.url(), fmt::format("INSERT INTO providers (name, url) VALUES ('default', "
-                                           "'http://127.0.0.1:{}/api/events')",
-                                           mock_port_));
+        mt::execute(db_.url(), fmt::format("INSERT INTO providers (name, url) VALUES ('default', '{}')", mock_.url()));
         worker_ = std::make_unique<mt::process>(
             "marquee-worker", std::vector<std::string>{"--threads", "1"},
             std::map<std::string, std::string>{{"DATABASE_URL", db_.url()}, {"AMQP_URL", vhost_.url()}});
     }
 
-    std::string publish(const marquee::jobs::fetch_job& job) {
-        amqp::publisher publisher({.server = marquee::config::parse_amqp_url(vhost_.url())}, amqp::topology::declare);
-        publisher.publish(amqp::topology::exchange, amqp::topology::jobs_routing_key, marquee::jobs::to_json(job),
-                          {.expiration = std::nullopt, .message_id = job.job_id});
-        return job.job_id;
-    }
+    std::string publish(const marquee::jobs::fetch_job& job) { return mt::publish_job(vhost_, job); }
 
     std::string count(const std::string& where) const {
         return mt::query_scalar(db_.url(), "SELECT count(*) FROM ingestion_runs WHERE " + where).value_or("");
     }
 
-    std::uint64_t feed_requests() const {
-        auto stats = mt::http_get("127.0.0.1", mock_port_, "/_control/stats");
-        return boost::json::parse(stats.body).at("requests").to_number<std::uint64_t>();
-    }
+    std::int64_t feed_requests() const { return mock_.stat("requests"); }
 
     // Nothing waiting and nothing in hand in the jobs queue.
-    bool jobs_queue_empty() const {
-        auto listed = mt::rabbitmqctl({"-q", "list_queues", "-p", vhost_.name(), "name", "messages"});
-        std::istringstream lines(listed.output);
-        std::string name;
-        std::string messages;
-        while (lines >> name >> messages)
-            if (name == amqp::topology::jobs_queue) return messages == "0";
-        return false;
-    }
+    bool jobs_queue_empty() const { return mt::queue_depth(vhost_, amqp::topology::jobs_queue) == 0; }
 
     bool skipped(const std::string& job_id) const {
         return worker_->log_text().find("job " + job_id + " skipped") != std::string::npos;
@@ -75,8 +43,7 @@ protected:
 
     mt::database db_ = mt::fresh_database();
     mt::vhost vhost_ = mt::fresh_vhost();
-    std::uint16_t mock_port_ = 0;
-    std::unique_ptr<mt::process> mock_;
+    mt::provider_mock mock_;
     std::unique_ptr<mt::process> worker_;
 };
 

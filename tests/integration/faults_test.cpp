@@ -3,8 +3,8 @@
 // with the reason recorded, and no failed fetch changes what is stored.
 #include "harness/fixtures.hpp"
 #include "harness/harness.hpp"
+#include "harness/jobs.hpp"
 #include "marquee/amqp/consumer.hpp"
-#include "marquee/amqp/publisher.hpp"
 #include "marquee/amqp/topology.hpp"
 #include "marquee/config/config.hpp"
 #include "marquee/jobs/fetch_job.hpp"
@@ -22,38 +22,18 @@ constexpr int max_attempts = 3;
 constexpr int fetch_timeout_ms = 2000;
 constexpr int max_feed_bytes = 64 * 1024;
 
-// What the stored events leave behind, independent of timestamps and run ids (as in crash_test).
-std::string state_of(const std::string& db_url) {
-    return mt::query_scalar(
-               db_url,
-               "SELECT md5(string_agg(id::text || title || sell_mode || start_local::text || end_local::text "
-               "|| coalesce(min_price::text, '') || coalesce(max_price::text, '') || content_hash::text || "
-               "ever_online::text, ',' ORDER BY id)) || ':' || (SELECT md5(string_agg(event::text || position "
-               "|| zone_id || price::text || coalesce(capacity::text, ''), ',' ORDER BY event, position)) "
-               "FROM zones) || ':' || (SELECT count(*) FROM event_history) || ':' || (SELECT version FROM "
-               "data_version) FROM events")
-        .value_or("empty");
-}
-
 class faults : public ::testing::Test {
 protected:
     void SetUp() override {
         // One sample only: every fetch that succeeds serves the same feed, so the stored state after
         // a fault and after the recovery must equal the state after the first run.
-        const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-        feed_dir_ = mt::log_dir() / fmt::format("{}.{}.feeds", test->test_suite_name(), test->name());
-        std::filesystem::create_directories(feed_dir_);
-        std::filesystem::copy_file(mt::source_dir() / "fixtures/provider-samples/response_1.xml",
-                                   feed_dir_ / "response_1.xml", std::filesystem::copy_options::overwrite_existing);
-        mock_port_ = mt::free_port();
-        mock_ = std::make_unique<mt::process>(
-            "marquee-provider-mock", std::vector<std::string>{"--listen", "127.0.0.1:" + std::to_string(mock_port_),
-                                                              "--dir", feed_dir_.string()});
-        ASSERT_TRUE(mt::wait_until([&] { return control("/_control/stats"); }, 30s, "provider mock up"));
+        feed_dir_ = mt::test_dir("feeds");
+        std::filesystem::copy_file(mt::provider_samples() / "response_1.xml", feed_dir_ / "response_1.xml");
+        mock_ = std::make_unique<mt::provider_mock>(feed_dir_);
 
         mt::execute(db_.url(), fmt::format("INSERT INTO providers (name, url, fetch_timeout_ms, max_feed_bytes) "
-                                           "VALUES ('default', 'http://127.0.0.1:{}/api/events', {}, {})",
-                                           mock_port_, fetch_timeout_ms, max_feed_bytes));
+                                           "VALUES ('default', '{}', {}, {})",
+                                           mock_->url(), fetch_timeout_ms, max_feed_bytes));
 
         worker_ = std::make_unique<mt::process>("marquee-worker", std::vector<std::string>{"--threads", "1"},
                                                 std::map<std::string, std::string>{
@@ -64,20 +44,20 @@ protected:
                                                 });
         auto first = publish();
         ASSERT_TRUE(mt::wait_until([&] { return runs_of(first) == "succeeded"; }, 60s, "first ingestion"));
-        baseline_ = state_of(db_.url());
-        ASSERT_NE(baseline_, "empty");
+        baseline_ = state();
+        ASSERT_FALSE(baseline_.starts_with("empty"));
         ASSERT_EQ(mt::query_scalar(db_.url(), "SELECT count(*) FROM events"), "3");
     }
 
     // Publishes a first attempt for a slot later than every earlier one (so coalescing never skips
     // it); returns its job id.
-    std::string publish() {
-        amqp::publisher publisher({.server = marquee::config::parse_amqp_url(vhost_.url())}, amqp::topology::declare);
-        auto slot = std::chrono::sys_days{std::chrono::year{2024} / 3 / 10} + std::chrono::minutes{++slots_};
-        auto job = marquee::jobs::make_fetch_job("default", std::chrono::floor<std::chrono::seconds>(slot));
-        publisher.publish(amqp::topology::exchange, amqp::topology::jobs_routing_key, marquee::jobs::to_json(job),
-                          {.expiration = std::nullopt, .message_id = job.job_id});
-        return job.job_id;
+    std::string publish() { return mt::publish_job(vhost_, "default", mt::slot(++slots_)); }
+
+    // What the stored events leave behind, and the data version readers refresh on: a failed
+    // fetch changes neither.
+    std::string state() const {
+        return mt::database_fingerprint(db_.url()) + ":" +
+               mt::query_scalar(db_.url(), "SELECT version FROM data_version").value_or("");
     }
 
     // The statuses of the job's runs in order, e.g. "failed,succeeded".
@@ -95,9 +75,7 @@ protected:
             .value_or("");
     }
 
-    bool control(const std::string& target) const {
-        return mt::http_get("127.0.0.1", mock_port_, target).status == 200;
-    }
+    bool control(const std::string& target) const { return mock_->control(target); }
 
     // Every queue of the vhost empty: no job waits, is in hand, or waits out a retry delay.
     bool queues_empty() const {
@@ -118,18 +96,23 @@ protected:
         EXPECT_EQ(runs_of(job), "failed") << "a permanent failure is not retried";
         EXPECT_EQ(worker_->log_text().find("job " + job + " for provider default failed (attempt"), std::string::npos)
             << "no retry was scheduled";
-        EXPECT_EQ(state_of(db_.url()), baseline_);
+        EXPECT_EQ(state(), baseline_);
         expect_recovery();
     }
 
     // A fault armed for one request: the first attempt fails, the retry succeeds.
     void expect_retried_success(const std::string& fault, const std::string& reason) {
         ASSERT_TRUE(control("/_control/fault?" + fault + "&count=1"));
+        expect_one_failure_then_success(reason);
+    }
+
+    // With one failure armed however: the first attempt fails for `reason`, the retry succeeds.
+    void expect_one_failure_then_success(const std::string& reason) {
         auto job = publish();
         ASSERT_TRUE(mt::wait_until([&] { return runs_of(job) == "failed,succeeded"; }, 30s, "failed, then retried"));
         EXPECT_NE(first_error_of(job).find(reason), std::string::npos) << first_error_of(job);
         EXPECT_NE(worker_->log_text().find("job " + job + " for provider default (slot"), std::string::npos);
-        EXPECT_EQ(state_of(db_.url()), baseline_);
+        EXPECT_EQ(state(), baseline_);
         ASSERT_TRUE(mt::wait_until([&] { return queues_empty(); }, 30s, "the job acknowledged"));
         expect_recovery();
     }
@@ -139,21 +122,24 @@ protected:
         ASSERT_TRUE(control("/_control/reset"));
         auto job = publish();
         ASSERT_TRUE(mt::wait_until([&] { return runs_of(job) == "succeeded"; }, 30s, "recovery run"));
-        EXPECT_EQ(state_of(db_.url()), baseline_);
+        EXPECT_EQ(state(), baseline_);
     }
 
     mt::database db_ = mt::fresh_database();
     mt::vhost vhost_ = mt::fresh_vhost();
     std::filesystem::path feed_dir_;
-    std::uint16_t mock_port_ = 0;
-    std::unique_ptr<mt::process> mock_;
+    std::unique_ptr<mt::provider_mock> mock_;
     std::unique_ptr<mt::process> worker_;
     std::string baseline_;
     int slots_ = 0;
 };
 
 TEST_F(faults, timeout_is_retried_then_succeeds) {
-    expect_retried_success(fmt::format("kind=delay&value={}", 2 * fetch_timeout_ms), "timed out");
+    // The first attempt's reply is held back until the test lets it go, which it never does before
+    // the worker's fetch deadline has passed: a timeout on any machine, however slow. The retry is
+    // answered at once; the reset in expect_recovery lets the held reply go.
+    ASSERT_TRUE(mock_->hold(1));
+    expect_one_failure_then_success("timed out");
 }
 
 TEST_F(faults, server_error_is_retried_then_succeeds) {
@@ -205,7 +191,7 @@ TEST_F(faults, persistent_server_error_is_dead_lettered_after_max_attempts) {
 
     ASSERT_TRUE(mt::wait_until([&] { return queues_empty(); }, 30s, "nothing left to retry"));
     EXPECT_EQ(runs_of(job), "failed,failed,failed") << "no attempt after the last";
-    EXPECT_EQ(state_of(db_.url()), baseline_);
+    EXPECT_EQ(state(), baseline_);
     expect_recovery();
 }
 

@@ -1,10 +1,8 @@
 // The worker's Prometheus metrics (--metrics-listen) after a success, a dead-lettered job and a
 // skipped one.
+#include "harness/fixtures.hpp"
 #include "harness/harness.hpp"
-#include "marquee/amqp/publisher.hpp"
-#include "marquee/amqp/topology.hpp"
-#include "marquee/config/config.hpp"
-#include "marquee/jobs/fetch_job.hpp"
+#include "harness/jobs.hpp"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -12,7 +10,6 @@
 #include <sstream>
 
 namespace mt = marquee::testing;
-namespace amqp = marquee::amqp;
 using namespace std::chrono_literals;
 
 namespace {
@@ -27,25 +24,14 @@ std::optional<double> sample(const std::string& exposition, const std::string& s
 }
 
 std::string publish(const mt::vhost& vh, int minute) {
-    amqp::publisher publisher({.server = marquee::config::parse_amqp_url(vh.url())}, amqp::topology::declare);
-    auto job = marquee::jobs::make_fetch_job(
-        "default", std::chrono::sys_days{std::chrono::year{2024} / 3 / 10} + std::chrono::minutes{minute});
-    publisher.publish(amqp::topology::exchange, amqp::topology::jobs_routing_key, marquee::jobs::to_json(job),
-                      {.expiration = std::nullopt, .message_id = job.job_id});
-    return job.job_id;
+    return mt::publish_job(vh, "default", mt::slot(minute));
 }
 
 TEST(worker_metrics, count_runs_retries_dead_letters_and_events) {
     auto db = mt::fresh_database();
     auto vh = mt::fresh_vhost();
-    auto mock_port = mt::free_port();
-    mt::process mock("marquee-provider-mock", {"--listen", "127.0.0.1:" + std::to_string(mock_port), "--dir",
-                                               (mt::source_dir() / "fixtures/provider-samples").string()});
-    ASSERT_TRUE(mt::wait_until([&] { return mt::http_get("127.0.0.1", mock_port, "/_control/stats").status == 200; },
-                               30s, "provider mock up"));
-    mt::execute(db.url(), fmt::format("INSERT INTO providers (name, url) VALUES ('default', "
-                                      "'http://127.0.0.1:{}/api/events')",
-                                      mock_port));
+    mt::provider_mock mock;
+    mt::execute(db.url(), fmt::format("INSERT INTO providers (name, url) VALUES ('default', '{}')", mock.url()));
     auto metrics_port = mt::free_port();
     mt::process worker("marquee-worker", {"--threads", "1"},
                        {{"DATABASE_URL", db.url()},
@@ -66,11 +52,11 @@ TEST(worker_metrics, count_runs_retries_dead_letters_and_events) {
     ASSERT_TRUE(
         mt::wait_until([&] { return sample(scrape().body, R"(marquee_worker_runs_total{status="succeeded"})") == 1; },
                        60s, "a success counted"));
-    ASSERT_EQ(mt::http_get("127.0.0.1", mock_port, "/_control/fault?kind=status&value=503&count=0").status, 200u);
+    ASSERT_TRUE(mock.control("/_control/fault?kind=status&value=503&count=0"));
     publish(vh, 20);
     ASSERT_TRUE(mt::wait_until([&] { return sample(scrape().body, "marquee_worker_dead_lettered_total") == 1; }, 60s,
                                "a dead letter counted"));
-    ASSERT_EQ(mt::http_get("127.0.0.1", mock_port, "/_control/reset").status, 200u);
+    ASSERT_TRUE(mock.control("/_control/reset"));
     publish(vh, 0);
     ASSERT_TRUE(
         mt::wait_until([&] { return sample(scrape().body, R"(marquee_worker_runs_total{status="skipped"})") == 1; },

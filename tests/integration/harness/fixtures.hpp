@@ -70,7 +70,9 @@ private:
 std::unique_ptr<process> provider_mock_process(std::vector<std::string> args);
 
 /// Messages in each queue of the vhost (ready and unacknowledged), by queue name; empty when
-/// rabbitmqctl fails.
+/// rabbitmqctl fails. The counts of quorum queues lag seconds behind the queue (RabbitMQ emits
+/// them periodically): wait on them with wait_until; for the count at this moment use
+/// ready_messages (harness/jobs.hpp).
 std::map<std::string, long> queue_depths(const vhost& vh);
 /// Messages in one queue of the vhost (ready and unacknowledged); -1 when it does not exist or
 /// rabbitmqctl fails.
