@@ -1,6 +1,9 @@
 // The whole pipeline with the real binaries and services: provider mock → scheduler → RabbitMQ →
 // worker → PostgreSQL → API.
+#include "harness/fixtures.hpp"
 #include "harness/harness.hpp"
+#include "harness/jobs.hpp"
+#include "marquee/ids/event_id.hpp"
 
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
@@ -12,21 +15,8 @@ namespace {
 
 class pipeline : public ::testing::Test {
 protected:
-    void SetUp() override {
-        mock_port_ = mt::free_port();
-        mock_ = std::make_unique<mt::process>(
-            "marquee-provider-mock",
-            std::vector<std::string>{"--listen", "127.0.0.1:" + std::to_string(mock_port_), "--dir",
-                                     (mt::source_dir() / "fixtures/provider-samples").string()});
-        ASSERT_TRUE(
-            mt::wait_until([&] { return mt::http_get("127.0.0.1", mock_port_, "/_control/stats").status == 200; }, 30s,
-                           "provider mock up"));
-    }
-
     std::map<std::string, std::string> env() const {
-        return {{"DATABASE_URL", db_.url()},
-                {"AMQP_URL", vhost_.url()},
-                {"PROVIDER_URL", "http://127.0.0.1:" + std::to_string(mock_port_) + "/api/events"}};
+        return {{"DATABASE_URL", db_.url()}, {"AMQP_URL", vhost_.url()}, {"PROVIDER_URL", mock_.url()}};
     }
 
     void schedule_once() {
@@ -42,8 +32,7 @@ protected:
 
     mt::database db_ = mt::fresh_database();
     mt::vhost vhost_ = mt::fresh_vhost();
-    std::uint16_t mock_port_ = 0;
-    std::unique_ptr<mt::process> mock_;
+    mt::provider_mock mock_;
 };
 
 boost::json::array events_of(const mt::http_response& r) {
@@ -126,10 +115,70 @@ TEST_F(pipeline, the_same_feed_again_keeps_ids_and_data_version) {
     auto ids = mt::query_scalar(db_.url(), "SELECT string_agg(id::text, ',' ORDER BY id) FROM events");
     auto version = mt::query_scalar(db_.url(), "SELECT version FROM data_version");
     // Serve response_1 again: nothing changes but last_seen_at.
-    ASSERT_EQ(mt::http_get("127.0.0.1", mock_port_, "/_control/next?file=response_1.xml").status, 200u);
+    ASSERT_TRUE(mock_.control("/_control/next?file=response_1.xml"));
     schedule_once();
     ASSERT_TRUE(mt::wait_until([&] { return succeeded_runs() == "2"; }, 60s, "second run succeeded"));
     EXPECT_EQ(mt::query_scalar(db_.url(), "SELECT string_agg(id::text, ',' ORDER BY id) FROM events"), ids);
     EXPECT_EQ(mt::query_scalar(db_.url(), "SELECT version FROM data_version"), version);
     EXPECT_EQ(mt::query_scalar(db_.url(), "SELECT events_changed FROM ingestion_runs ORDER BY id DESC LIMIT 1"), "0");
+}
+
+// Two providers in different time zones (neither UTC, nor the test's own TZ) serve the same feed:
+// the same local times are different instants, /search filters and orders by the instant and shows
+// each event in its provider's local time.
+TEST_F(pipeline, search_filters_and_orders_by_instant_across_provider_time_zones) {
+    auto feeds = mt::test_dir("feeds");
+    std::filesystem::copy_file(mt::provider_samples() / "response_1.xml", feeds / "response_1.xml");
+    mt::provider_mock madrid_feed(feeds);
+    mt::provider_mock tokyo_feed(feeds);
+    mt::execute(db_.url(), "INSERT INTO providers (name, url, time_zone) VALUES ('madrid', '" + madrid_feed.url() +
+                               "', 'Europe/Madrid'), ('tokyo', '" + tokyo_feed.url() + "', 'Asia/Tokyo')");
+    mt::process worker("marquee-worker", {"--threads", "2"}, env());
+    mt::publish_job(vhost_, "madrid", mt::slot(0));
+    mt::publish_job(vhost_, "tokyo", mt::slot(0));
+    ASSERT_TRUE(mt::wait_until([&] { return succeeded_runs() == "2"; }, 60s, "both providers ingested"));
+
+    auto api_port = mt::free_port();
+    mt::process api("marquee-api", {},
+                    {{"DATABASE_URL", db_.url()}, {"API_LISTEN", "127.0.0.1:" + std::to_string(api_port)}});
+    ASSERT_TRUE(
+        mt::wait_until([&] { return mt::http_get("127.0.0.1", api_port, "/readyz").status == 200; }, 30s, "api ready"));
+    auto search = [&](const std::string& query) {
+        auto r = mt::http_get("127.0.0.1", api_port, "/search" + query);
+        EXPECT_EQ(r.status, 200u) << query << ": " << r.body;
+        std::vector<std::string> found;  // provider/base_event_id local start
+        for (const auto& e : events_of(r)) {
+            const auto& o = e.as_object();
+            std::string id(o.at("id").as_string());
+            std::string who = "?";
+            for (const char* provider : {"madrid", "tokyo"})
+                for (auto [base, event] :
+                     {std::pair{"291", "291"}, std::pair{"322", "1642"}, std::pair{"1591", "1642"}})
+                    if (marquee::ids::event_uuid(provider, base, event).to_string() == id)
+                        who = std::string(provider) + "/" + base;
+            found.push_back(who + " " + std::string(o.at("start_date").as_string()) + "T" +
+                            std::string(o.at("start_time").as_string()));
+        }
+        return found;
+    };
+    using list = std::vector<std::string>;
+    // Tokyo is UTC+9 all year, Madrid UTC+1 in February and UTC+2 in summer: each local start is
+    // 7 or 8 hours earlier in Tokyo.
+    EXPECT_EQ(search(""), (list{"tokyo/322 2021-02-10T20:00:00", "madrid/322 2021-02-10T20:00:00",
+                                "tokyo/291 2021-06-30T21:00:00", "madrid/291 2021-06-30T21:00:00",
+                                "tokyo/1591 2021-07-31T20:00:00", "madrid/1591 2021-07-31T20:00:00"}));
+    // Camela, 21:00-22:00 local: 19:00-20:00Z in Madrid, 12:00-13:00Z in Tokyo; both bounds inclusive.
+    EXPECT_EQ(search("?starts_at=2021-06-30T19:00:00Z&ends_at=2021-06-30T20:00:00Z"),
+              list{"madrid/291 2021-06-30T21:00:00"});
+    EXPECT_EQ(search("?starts_at=2021-06-30T12:00:00Z&ends_at=2021-06-30T13:00:00Z"),
+              list{"tokyo/291 2021-06-30T21:00:00"});
+    // The same instants written in the providers' own offsets, and in a third one.
+    EXPECT_EQ(search("?starts_at=2021-06-30T21:00:00%2B09:00&ends_at=2021-06-30T22:00:00%2B09:00"),
+              list{"tokyo/291 2021-06-30T21:00:00"});
+    EXPECT_EQ(search("?starts_at=2021-06-30T15:00:00-04:00&ends_at=2021-06-30T16:00:00-04:00"),
+              list{"madrid/291 2021-06-30T21:00:00"});
+    // From Madrid's Pantomima (19:00Z on 10 February) on: Tokyo's (11:00Z) is before it.
+    EXPECT_EQ(
+        search("?starts_at=2021-02-10T19:00:00Z&ends_at=2021-07-01T00:00:00Z"),
+        (list{"madrid/322 2021-02-10T20:00:00", "tokyo/291 2021-06-30T21:00:00", "madrid/291 2021-06-30T21:00:00"}));
 }
