@@ -5,15 +5,14 @@
 // from https to http. Every connection these tests make goes to 127.0.0.1; the link-local one is
 // refused before a socket exists for it.
 #include "marquee/http/fetcher.hpp"
+#include "harness/fixtures.hpp"
 #include "harness/harness.hpp"
 #include "marquee/error.hpp"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <boost/json.hpp>
 
 #include <cstdlib>
-#include <fstream>
 #include <memory>
 #include <sstream>
 
@@ -23,12 +22,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string read_file(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream out;
-    out << in.rdbuf();
-    return std::move(out).str();
-}
+using mt::read_file;
 
 // Percent-encodes everything but RFC 3986 unreserved characters, for a URL inside a query value.
 std::string encode(std::string_view text) {
@@ -74,9 +68,7 @@ protected:
     void SetUp() override {
         const auto openssl = find_in_path("openssl");
         ASSERT_FALSE(openssl.empty()) << "the openssl command is needed to make a test certificate";
-        const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-        const auto dir = mt::log_dir() / fmt::format("{}.{}.tls", test->test_suite_name(), test->name());
-        std::filesystem::create_directories(dir);
+        const auto dir = mt::test_dir("tls");
         cert_ = dir / "cert.pem";
         const auto key = dir / "key.pem";
         // Valid for 127.0.0.1 only (curl checks the IP address against subjectAltName).
@@ -86,17 +78,14 @@ protected:
                                "-addext", "subjectAltName=IP:127.0.0.1"});
         ASSERT_EQ(make_cert.wait_exit(60s), 0) << make_cert.log_text();
 
-        samples_ = mt::source_dir() / "fixtures" / "provider-samples";
-        port_ = mt::free_port();
-        tls_port_ = mt::free_port();
-        mock_ = std::make_unique<mt::process>(
-            "marquee-provider-mock",
-            std::vector<std::string>{"--listen", "127.0.0.1:" + std::to_string(port_), "--dir", samples_.string(),
-                                     "--tls-listen", "127.0.0.1:" + std::to_string(tls_port_), "--tls-cert",
-                                     cert_.string(), "--tls-key", key.string()});
+        samples_ = mt::provider_samples();
+        const auto tls_port = mt::free_port();
+        mock_ = std::make_unique<mt::provider_mock>(
+            samples_, std::vector<std::string>{"--tls-listen", "127.0.0.1:" + std::to_string(tls_port), "--tls-cert",
+                                               cert_.string(), "--tls-key", key.string()});
         // Both listeners are bound before the mock serves anything, so one answering means both are up.
-        ASSERT_TRUE(mt::wait_until([&] { return mt::http_get("127.0.0.1", port_, "/_control/stats").status == 200; },
-                                   20s, "the provider mock to answer /_control/stats"));
+        port_ = mock_->port();
+        tls_port_ = tls_port;
         limits_.ca_file = cert_.string();
         limits_.connect_timeout = 10s;
         limits_.first_byte_timeout = 30s;
@@ -112,10 +101,7 @@ protected:
     static std::string redirect_to(const std::string& url) { return "/redirect?to=" + encode(url); }
 
     // The mock's counters, shared by both listeners: requests = /api/events requests answered.
-    std::int64_t stat(const char* name) {
-        auto stats = boost::json::parse(mt::http_get("127.0.0.1", port_, "/_control/stats").body).as_object();
-        return stats.at(name).as_int64();
-    }
+    std::int64_t stat(const char* name) const { return mock_->stat(name); }
 
     std::string first_sample() const { return read_file(samples_ / "response_1.xml"); }
 
@@ -123,7 +109,7 @@ protected:
     std::filesystem::path cert_;
     std::uint16_t port_ = 0;
     std::uint16_t tls_port_ = 0;
-    std::unique_ptr<mt::process> mock_;
+    std::unique_ptr<mt::provider_mock> mock_;
     http::fetch_limits limits_;
 };
 
