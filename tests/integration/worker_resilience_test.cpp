@@ -2,32 +2,17 @@
 // PostgreSQL breaking in the middle of an ingestion, against real workers, RabbitMQ and PostgreSQL.
 #include "harness/fixtures.hpp"
 #include "harness/harness.hpp"
-#include "marquee/amqp/publisher.hpp"
+#include "harness/jobs.hpp"
 #include "marquee/amqp/topology.hpp"
-#include "marquee/config/config.hpp"
-#include "marquee/jobs/fetch_job.hpp"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-
-#include <fstream>
 
 namespace mt = marquee::testing;
 namespace amqp = marquee::amqp;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::filesystem::path feed_dir_for_test() {
-    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    auto dir = mt::log_dir() / fmt::format("{}.{}.feeds", test->test_suite_name(), test->name());
-    std::filesystem::create_directories(dir);
-    return dir;
-}
-
-void write_file(const std::filesystem::path& path, const std::string& text) {
-    std::ofstream(path, std::ios::binary) << text;
-}
 
 // A worker's log holds no sanitizer report and no sign that it died.
 void expect_no_memory_errors(const mt::process& worker) {
@@ -48,17 +33,9 @@ protected:
         };
     }
 
-    void publish_raw(const std::string& body) {
-        amqp::publisher publisher({.server = marquee::config::parse_amqp_url(vhost_.url())}, amqp::topology::declare);
-        publisher.publish(amqp::topology::exchange, amqp::topology::jobs_routing_key, body);
-    }
+    void publish_raw(const std::string& body) { mt::publish_raw_job(vhost_, body); }
 
-    std::string publish(const std::string& provider) {
-        auto slot = std::chrono::sys_days{std::chrono::year{2024} / 3 / 10} + std::chrono::minutes{++slots_};
-        auto job = marquee::jobs::make_fetch_job(provider, std::chrono::floor<std::chrono::seconds>(slot));
-        publish_raw(marquee::jobs::to_json(job));
-        return job.job_id;
-    }
+    std::string publish(const std::string& provider) { return mt::publish_job(vhost_, provider, mt::slot(++slots_)); }
 
     std::string runs_of(const std::string& job_id) const {
         return mt::query_scalar(db_.url(),
@@ -76,11 +53,7 @@ protected:
             .value_or("");
     }
 
-    long depth(std::string_view queue) const {
-        auto depths = mt::queue_depths(vhost_);
-        auto found = depths.find(std::string(queue));
-        return found == depths.end() ? -1 : found->second;
-    }
+    long depth(std::string_view queue) const { return mt::queue_depth(vhost_, queue); }
 
     mt::database db_ = mt::fresh_database();
     mt::vhost vhost_ = mt::fresh_vhost();
@@ -90,9 +63,8 @@ protected:
 }  // namespace
 
 TEST_F(worker_resilience, poison_jobs_never_stop_a_worker) {
-    auto feeds = feed_dir_for_test();
-    std::filesystem::copy_file(mt::source_dir() / "fixtures/provider-samples/response_1.xml", feeds / "feed.xml",
-                               std::filesystem::copy_options::overwrite_existing);
+    auto feeds = mt::test_dir("feeds");
+    std::filesystem::copy_file(mt::provider_samples() / "response_1.xml", feeds / "feed.xml");
     mt::provider_mock good(feeds);
     // 'mars' has a time zone this host does not know (the table has no CHECK for it): the worker
     // used to let that exception out of the job and die, and the next worker with it.
@@ -134,7 +106,7 @@ TEST_F(worker_resilience, an_event_postgresql_refuses_is_rejected_alone_and_neve
     mt::execute(db_.url(),
                 "ALTER TABLE zones ADD CONSTRAINT test_poison_zone CHECK (name IS DISTINCT FROM 'poison');"
                 "ALTER TABLE events ADD CONSTRAINT test_poison_title CHECK (title <> 'poison title')");
-    auto feeds = feed_dir_for_test();
+    auto feeds = mt::test_dir("feeds");
     auto feed_with = [&](const std::string& second_title, const std::string& second_zone) {
         auto show = [](const std::string& id, const std::string& title, const std::string& zone) {
             return "<base_event base_event_id='" + id + "' sell_mode='online' title='" + title +
@@ -142,9 +114,9 @@ TEST_F(worker_resilience, an_event_postgresql_refuses_is_rejected_alone_and_neve
                    "event_end_date='2021-06-30T22:00:00'><zone zone_id='1' name='" +
                    zone + "' price='10'/></event></base_event>";
         };
-        write_file(feeds / "feed.xml", "<eventList><output>" + show("a", "First", "stalls") +
-                                           show("b", second_title, second_zone) + show("c", "Third", "stalls") +
-                                           "</output></eventList>");
+        mt::write_file(feeds / "feed.xml", "<eventList><output>" + show("a", "First", "stalls") +
+                                               show("b", second_title, second_zone) + show("c", "Third", "stalls") +
+                                               "</output></eventList>");
     };
     feed_with("Second", "poison");
     mt::provider_mock mock(feeds);
@@ -171,13 +143,13 @@ TEST_F(worker_resilience, an_event_postgresql_refuses_is_rejected_alone_and_neve
 
     // Two refused events: the one retry leaves out the first, the second fails the feed for good,
     // recorded once and never retried.
-    write_file(feeds / "feed.xml",
-               "<eventList><output><base_event base_event_id='d' sell_mode='online' title='D'><event event_id='1' "
-               "event_start_date='2021-06-30T21:00:00' event_end_date='2021-06-30T22:00:00'><zone zone_id='1' "
-               "name='poison' price='1'/></event></base_event><base_event base_event_id='b' sell_mode='online' "
-               "title='poison title'><event event_id='1' event_start_date='2021-06-30T21:00:00' "
-               "event_end_date='2021-06-30T22:00:00'><zone zone_id='1' name='x' price='1'/></event></base_event>"
-               "</output></eventList>");
+    mt::write_file(feeds / "feed.xml",
+                   "<eventList><output><base_event base_event_id='d' sell_mode='online' title='D'><event event_id='1' "
+                   "event_start_date='2021-06-30T21:00:00' event_end_date='2021-06-30T22:00:00'><zone zone_id='1' "
+                   "name='poison' price='1'/></event></base_event><base_event base_event_id='b' sell_mode='online' "
+                   "title='poison title'><event event_id='1' event_start_date='2021-06-30T21:00:00' "
+                   "event_end_date='2021-06-30T22:00:00'><zone zone_id='1' name='x' price='1'/></event></base_event>"
+                   "</output></eventList>");
     auto refused = publish("default");
     ASSERT_TRUE(mt::wait_until([&] { return runs_of(refused) == "failed"; }, 60s, "the permanent failure"));
     ASSERT_TRUE(mt::wait_until(
@@ -193,9 +165,8 @@ TEST_F(worker_resilience, an_event_postgresql_refuses_is_rejected_alone_and_neve
 }
 
 TEST_F(worker_resilience, postgresql_breaking_mid_ingestion_leaves_the_data_and_the_worker_whole) {
-    auto feeds = feed_dir_for_test();
-    auto generated = feeds.parent_path() / (feeds.filename().string() + ".generated");
-    std::filesystem::create_directories(generated);
+    auto feeds = mt::test_dir("feeds");
+    auto generated = mt::test_dir("generated");
     for (const char* seed : {"11", "12"}) {
         mt::process generator("bench-generate-feed", {"--events", "3000", "--zones", "120", "--seed", seed});
         ASSERT_EQ(generator.wait_exit(120s), 0);
