@@ -18,7 +18,6 @@
 #include <atomic>
 #include <cerrno>
 #include <fstream>
-#include <iterator>
 #include <thread>
 
 namespace mt = marquee::testing;
@@ -179,19 +178,6 @@ const std::string small_answer = events_body({small_event(1), small_event(2), sm
 
 class api_connections : public ::testing::Test {
 protected:
-    void SetUp() override {
-        if (!db_.migrated()) {
-            std::vector<std::filesystem::path> files;
-            for (const auto& entry : std::filesystem::directory_iterator(mt::source_dir() / "migrations"))
-                if (entry.path().extension() == ".sql") files.push_back(entry.path());
-            std::sort(files.begin(), files.end());
-            for (const auto& file : files) {
-                std::ifstream in(file, std::ios::binary);
-                mt::execute(db_.url(), std::string(std::istreambuf_iterator<char>(in), {}));
-            }
-        }
-    }
-
     // Starts marquee-api with `flags` after the database URL and listen address; `open_files`,
     // when set, is "soft:hard" for the open-file limit it starts under.
     void start(std::vector<std::string> flags, const std::string& open_files = {}) {
