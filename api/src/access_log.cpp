@@ -24,7 +24,7 @@ access_log_mode parse_access_log_mode(std::string_view text) {
 namespace marquee::api::detail {
 namespace {
 
-constexpr std::size_t flush_at = 32 * 1024;
+constexpr std::size_t flush_at = std::size_t{32} * 1024;
 // A target is at most 8 KiB (max_target_bytes); a log line shows its beginning.
 constexpr std::size_t target_shown = 512;
 

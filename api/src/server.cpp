@@ -47,7 +47,7 @@ constexpr std::chrono::milliseconds accept_backoff{50};
 // Accepts on the first I/O thread and hands each connection to the threads in turn; each thread
 // runs its sessions and its deadline sweep (detail::serve_connection, detail::deadline_sweep).
 struct server::impl {
-    impl(server_options o, data_access d, std::shared_ptr<const std::string> openapi, metrics::registry& r)
+    impl(server_options o, data_access d, const std::shared_ptr<const std::string>& openapi, metrics::registry& r)
         : options(std::move(o)),
           data(std::move(d)),
           registry(r),
@@ -205,9 +205,9 @@ struct server::impl {
     bool stop_requested = false;
 };
 
-server::server(server_options options, data_access data, std::shared_ptr<const std::string> openapi_yaml,
+server::server(server_options options, data_access data, const std::shared_ptr<const std::string>& openapi_yaml,
                metrics::registry& registry)
-    : impl_(std::make_unique<impl>(std::move(options), std::move(data), std::move(openapi_yaml), registry)) {}
+    : impl_(std::make_unique<impl>(std::move(options), std::move(data), openapi_yaml, registry)) {}
 
 server::~server() = default;
 

@@ -27,12 +27,12 @@ constexpr auto nothrow_awaitable = asio::as_tuple(asio::use_awaitable);
 
 // The request line and the header fields are limited separately by the parser (each to
 // max_header_bytes); the buffer holds both plus a pipelined request's beginning.
-constexpr std::size_t buffer_limit = 2 * max_header_bytes + 8 * 1024;
+constexpr std::size_t buffer_limit = 2 * max_header_bytes + std::size_t{8} * 1024;
 constexpr std::size_t read_chunk = 4096;
 // After "Connection: close" the unread rest of a request is drained this long, so closing with
 // unread data does not reset the connection before the client has read the response.
 constexpr std::chrono::milliseconds linger_timeout{500};
-constexpr std::size_t linger_bytes = 64 * 1024;
+constexpr std::size_t linger_bytes = std::size_t{64} * 1024;
 
 // As http::async_read_header, but parses what is already buffered without suspending (the Beast
 // operation posts its completion when no read was needed), and reads straight from the socket so
@@ -206,7 +206,7 @@ asio::awaitable<void> serve_connection(tcp::socket socket, io_thread& thread, co
         auto request_id = thread.ids.id_for(client_request_id);
         write_response_head(head, r, thread.date.now(), body_size, close, parser.version, request_id);
         buffers.clear();
-        buffers.push_back(asio::buffer(head));
+        buffers.emplace_back(asio::buffer(head));
         // `r` keeps the body, and through it the snapshot its pieces point into, until written.
         if (!head_only && r.body)
             for (auto piece : r.body->pieces())

@@ -161,8 +161,8 @@ constexpr std::size_t response_status_index(unsigned status) noexcept {
 static_assert(response_statuses[response_status_index(500)] == 500, "500 is a response status");
 
 /// The limits the server enforces before a request reaches handle_request.
-inline constexpr std::size_t max_target_bytes = 8 * 1024;
-inline constexpr std::size_t max_header_bytes = 16 * 1024;
+inline constexpr std::size_t max_target_bytes = std::size_t{8} * 1024;
+inline constexpr std::size_t max_header_bytes = std::size_t{16} * 1024;
 
 struct request {
     std::string_view method;         ///< as sent, case-sensitive

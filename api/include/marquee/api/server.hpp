@@ -63,7 +63,7 @@ struct data_access {
 class server {
 public:
     /// Registers the request metrics in `registry`, which must outlive the server.
-    server(server_options options, data_access data, std::shared_ptr<const std::string> openapi_yaml,
+    server(server_options options, data_access data, const std::shared_ptr<const std::string>& openapi_yaml,
            metrics::registry& registry);
     server(const server&) = delete;
     server& operator=(const server&) = delete;
