@@ -1,6 +1,8 @@
 // The RabbitMQ adapters against a real broker: topology, confirms, acks, dead letters, retries via
 // per-message expiration, and recovery after the broker drops connections.
+#include "harness/fixtures.hpp"
 #include "harness/harness.hpp"
+#include "harness/jobs.hpp"
 #include "marquee/amqp/consumer.hpp"
 #include "marquee/amqp/publisher.hpp"
 #include "marquee/amqp/topology.hpp"
@@ -80,6 +82,12 @@ TEST(amqp, uses_an_existing_queue_declared_with_other_arguments) {
     EXPECT_NE(r.output.find("marquee.fetch.jobs\tclassic"), std::string::npos) << r.output;
     amqp::publisher pub(options_for(vh), topology::declare);
     EXPECT_NO_THROW(pub.publish(topology::exchange, topology::jobs_routing_key, "still works"));
+    // And it arrived in the existing queue.
+    amqp::consumer c(options_for(vh), queue(topology::jobs_queue));
+    auto d = receive(c);
+    ASSERT_TRUE(d);
+    EXPECT_EQ(d->body, "still works");
+    c.ack(d->delivery_tag);
 }
 
 TEST(amqp, publishes_with_confirms_and_consumes_with_acks) {
@@ -97,8 +105,8 @@ TEST(amqp, publishes_with_confirms_and_consumes_with_acks) {
         EXPECT_FALSE(d->redelivered);
         c.ack(d->delivery_tag);
     }
-    amqp::consumer again(options_for(vh), queue(topology::jobs_queue));
-    EXPECT_FALSE(again.next(500ms)) << "acked messages are gone";
+    // Counted by the broker, not by waiting for a silence: with its consumer gone, nothing is left.
+    EXPECT_EQ(mt::ready_messages(vh, topology::jobs_queue), 0) << "acked messages are gone";
 }
 
 TEST(amqp, unacked_deliveries_return_to_the_queue_on_shutdown) {
@@ -111,16 +119,23 @@ TEST(amqp, unacked_deliveries_return_to_the_queue_on_shutdown) {
         ASSERT_TRUE(receive(c));
         ASSERT_TRUE(receive(c));
     }
-    amqp::consumer c(options_for(vh), queue(topology::jobs_queue, 3));
+    EXPECT_TRUE(mt::wait_until([&] { return mt::ready_messages(vh, topology::jobs_queue) == 3; }, 30s,
+                               "the two unacknowledged deliveries back in the queue, none lost"));
     int redelivered = 0;
-    int total = 0;
-    while (auto d = c.next(1s)) {
-        ++total;
-        redelivered += d->redelivered ? 1 : 0;
-        c.ack(d->delivery_tag);
+    std::set<std::string> bodies;
+    {
+        amqp::consumer c(options_for(vh), queue(topology::jobs_queue, 3));
+        for (int i = 0; i < 3; ++i) {
+            auto d = receive(c);
+            ASSERT_TRUE(d) << "delivery " << i;
+            bodies.insert(d->body);
+            redelivered += d->redelivered ? 1 : 0;
+            c.ack(d->delivery_tag);
+        }
     }
-    EXPECT_EQ(total, 3);
+    EXPECT_EQ(bodies, (std::set<std::string>{"0", "1", "2"}));
     EXPECT_EQ(redelivered, 2);
+    EXPECT_EQ(mt::ready_messages(vh, topology::jobs_queue), 0) << "no fourth message";
 }
 
 TEST(amqp, rejected_jobs_are_dead_lettered) {
@@ -142,14 +157,19 @@ TEST(amqp, rejected_jobs_are_dead_lettered) {
 TEST(amqp, retry_queue_returns_a_job_after_its_expiration) {
     auto vh = mt::fresh_vhost();
     amqp::publisher pub(options_for(vh), topology::declare);
-    auto sent = std::chrono::steady_clock::now();
+    // Two jobs wait out their backoff: one expires soon, one not within the test. Only the expired
+    // one comes back to the jobs queue; the other is still waiting in the retry queue, so it is the
+    // expiration that returns a job, not the routing. (Only the head of a queue expires, hence the
+    // order.)
     pub.publish(topology::exchange, topology::retry_routing_key, "again", {.expiration = 300ms, .message_id = {}});
+    pub.publish(topology::exchange, topology::retry_routing_key, "later", {.expiration = 1h, .message_id = {}});
     amqp::consumer c(options_for(vh), queue(topology::jobs_queue));
     auto d = receive(c, 30s);
     ASSERT_TRUE(d) << "the expired message was dead-lettered back to the jobs queue";
     EXPECT_EQ(d->body, "again");
-    EXPECT_GE(std::chrono::steady_clock::now() - sent, 300ms);
     c.ack(d->delivery_tag);
+    EXPECT_EQ(mt::ready_messages(vh, topology::retry_queue), 1) << "the unexpired job still waits";
+    EXPECT_EQ(mt::ready_messages(vh, topology::jobs_queue), 0) << "nothing else came back";
 }
 
 TEST(amqp, unroutable_publish_fails) {
@@ -157,6 +177,13 @@ TEST(amqp, unroutable_publish_fails) {
     amqp::publisher pub(options_for(vh), topology::declare);
     EXPECT_THROW(pub.publish(topology::exchange, "no-such-key", "lost"), marquee::queue_error);
     EXPECT_NO_THROW(pub.publish(topology::exchange, topology::jobs_routing_key, "fine"));
+    // The publisher recovered: the next message arrived, and it alone.
+    EXPECT_EQ(mt::ready_messages(vh, topology::jobs_queue), 1);
+    amqp::consumer c(options_for(vh), queue(topology::jobs_queue));
+    auto d = receive(c);
+    ASSERT_TRUE(d);
+    EXPECT_EQ(d->body, "fine");
+    c.ack(d->delivery_tag);
 }
 
 TEST(amqp, connection_errors_are_queue_errors_with_the_reason) {
@@ -222,9 +249,12 @@ TEST(amqp, publisher_reconnects_after_the_broker_drops_connections) {
     close_connections(vh);
     pub.keep_alive();
     pub.publish_with_retry(topology::exchange, topology::jobs_routing_key, "2", 30s);
+    EXPECT_EQ(mt::ready_messages(vh, topology::jobs_queue), 2) << "both arrived, once each";
     amqp::consumer c(options_for(vh), queue(topology::jobs_queue));
     std::vector<std::string> bodies;
-    while (auto d = c.next(1s)) {
+    for (int i = 0; i < 2; ++i) {
+        auto d = receive(c);
+        ASSERT_TRUE(d) << "delivery " << i;
         bodies.push_back(d->body);
         c.ack(d->delivery_tag);
     }
