@@ -1,11 +1,15 @@
 // marquee-scheduler end to end: real PostgreSQL and RabbitMQ, the real binary.
+#include "harness/fixtures.hpp"
 #include "harness/harness.hpp"
+#include "harness/jobs.hpp"
 #include "marquee/amqp/consumer.hpp"
 #include "marquee/amqp/topology.hpp"
 #include "marquee/config/config.hpp"
 #include "marquee/jobs/fetch_job.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <fstream>
 #include <map>
@@ -37,18 +41,54 @@ long count(const std::string& db_url, const std::string& sql) {
     return std::stol(mt::query_scalar(db_url, sql).value_or("0"));
 }
 
-// Every job waiting in the jobs queue (acked, so the queue is empty afterwards).
+// Every job waiting in the jobs queue (acked, so the queue is empty afterwards). Call it once the
+// publishers have stopped: it takes as many as the broker counts, and fails the test when one of
+// them does not arrive.
 std::vector<marquee::amqp::delivery> drain(const mt::vhost& vh) {
-    marquee::amqp::consumer consumer(amqp_options(vh),
-                                     {.queue = std::string(marquee::amqp::topology::jobs_queue), .prefetch = 50},
-                                     marquee::amqp::topology::declare);
+    const auto waiting = mt::ready_messages(vh, marquee::amqp::topology::jobs_queue);
     std::vector<marquee::amqp::delivery> out;
-    while (auto d = consumer.next(1s)) {
-        consumer.ack(d->delivery_tag);
-        out.push_back(std::move(*d));
+    {
+        marquee::amqp::consumer consumer(amqp_options(vh),
+                                         {.queue = std::string(marquee::amqp::topology::jobs_queue), .prefetch = 50},
+                                         marquee::amqp::topology::declare);
+        const auto deadline = std::chrono::steady_clock::now() + 60s;
+        while (static_cast<long>(out.size()) < waiting && std::chrono::steady_clock::now() < deadline) {
+            if (auto d = consumer.next(200ms)) {
+                consumer.ack(d->delivery_tag);
+                out.push_back(std::move(*d));
+            }
+        }
     }
+    EXPECT_EQ(static_cast<long>(out.size()), waiting) << "every counted job was delivered";
+    EXPECT_EQ(mt::ready_messages(vh, marquee::amqp::topology::jobs_queue), 0) << "the jobs queue drained";
     return out;
 }
+
+// How many jobs a scheduler's log says it published.
+long published_lines(const mt::process& p) {
+    const auto log = p.log_text();
+    long n = 0;
+    for (auto at = log.find(": published job "); at != std::string::npos; at = log.find(": published job ", at + 1))
+        ++n;
+    return n;
+}
+
+// Stops a process with SIGSTOP until resume() or the end of the scope, so a failing test never
+// leaves a stopped child behind.
+class paused {
+public:
+    explicit paused(const mt::process& p) : pid_(p.pid()) { ::kill(pid_, SIGSTOP); }
+    ~paused() { resume(); }
+    paused(const paused&) = delete;
+    paused& operator=(const paused&) = delete;
+    void resume() {
+        if (pid_ > 0) ::kill(pid_, SIGCONT);
+        pid_ = -1;
+    }
+
+private:
+    pid_t pid_;
+};
 
 TEST(scheduler, once_publishes_a_persistent_job_that_waits_for_a_worker) {
     auto db = mt::fresh_database();
@@ -110,15 +150,34 @@ TEST(scheduler, two_daemons_publish_each_slot_once) {
             .first,
         0);
     const std::string published_sql = "SELECT count(*) FROM schedule_slots WHERE published_at IS NOT NULL";
+    auto published = [&] { return count(db.url(), published_sql); };
+    long from_a = 0;
+    long from_b = 0;
     {
         mt::process a("marquee-scheduler", {}, env);
         mt::process b("marquee-scheduler", {}, env);
-        ASSERT_TRUE(mt::wait_until([&] { return count(db.url(), published_sql) >= 5; }, 60s, "five slots published"));
+        ASSERT_TRUE(mt::wait_until([&] { return published() >= 2; }, 60s, "slots published by the pair"));
+        // Each replica in turn is the only one running, so each provably publishes; then both race
+        // again. A replica stopped between its claim and its publish finishes the slot when it
+        // resumes.
+        using turn = std::pair<mt::process*, mt::process*>;  // the one running, the one stopped
+        for (auto [runner, stopped] : {turn{&b, &a}, turn{&a, &b}}) {
+            paused pause(*stopped);
+            const auto before = published_lines(*runner);
+            ASSERT_TRUE(mt::wait_until([&] { return published_lines(*runner) >= before + 2; }, 60s,
+                                       "slots published by the one replica running"));
+        }
+        const auto before = published();
+        ASSERT_TRUE(mt::wait_until([&] { return published() >= before + 3; }, 60s, "slots published by both again"));
         a.terminate();
         b.terminate();
         EXPECT_EQ(a.wait_exit(30s), 0) << a.log_text();
         EXPECT_EQ(b.wait_exit(30s), 0) << b.log_text();
+        from_a = published_lines(a);
+        from_b = published_lines(b);
     }
+    EXPECT_GE(from_a, 2) << "the first replica published";
+    EXPECT_GE(from_b, 2) << "the second replica published";
     auto jobs = drain(vh);
     std::set<std::chrono::sys_seconds> slots;
     for (const auto& d : jobs) {
@@ -129,8 +188,100 @@ TEST(scheduler, two_daemons_publish_each_slot_once) {
         slots.insert(job.scheduled_for);
     }
     EXPECT_EQ(jobs.size(), slots.size()) << "a slot was published twice";
+    EXPECT_EQ(static_cast<long>(jobs.size()), from_a + from_b) << "every job was published by exactly one replica";
     EXPECT_EQ(static_cast<long>(jobs.size()), count(db.url(), published_sql));
     EXPECT_EQ(count(db.url(), "SELECT count(*) FROM schedule_slots WHERE published_at IS NULL"), 0);
+}
+
+TEST(scheduler, a_stale_unpublished_claim_is_taken_over_and_a_fresh_one_is_left_alone) {
+    auto db = mt::fresh_database();
+    auto vh = mt::fresh_vhost();
+    auto env = scheduler_env(db, vh);
+    env["LOG_LEVEL"] = "debug";
+    // Once a year in UTC: the current slot is this year's first second, whenever the test runs (but
+    // for the turn of a year).
+    const auto today = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now());
+    const std::chrono::sys_seconds current{std::chrono::sys_days{std::chrono::year_month_day{today}.year() / 1 / 1}};
+    const auto slot_text = marquee::jobs::format_rfc3339_utc(current);
+    // Both slots were claimed and never published: 'stale' by a scheduler that died ten minutes
+    // ago (past the two-minute lease), 'fresh' by one that is publishing right now.
+    mt::execute(db.url(), fmt::format("INSERT INTO providers (name, url, schedule, time_zone) VALUES "
+                                      "('stale', 'http://127.0.0.1:9/f', '0 0 1 1 *', 'UTC'), "
+                                      "('fresh', 'http://127.0.0.1:9/f', '0 0 1 1 *', 'UTC');"
+                                      "INSERT INTO schedule_slots (provider, slot, claimed_at) VALUES "
+                                      "('stale', '{0}', now() - interval '10 minutes'), ('fresh', '{0}', now())",
+                                      slot_text));
+    {
+        mt::process daemon("marquee-scheduler", {}, env);
+        ASSERT_TRUE(mt::wait_until(
+            [&] {
+                return count(db.url(),
+                             "SELECT count(*) FROM schedule_slots WHERE provider = 'stale' AND published_at IS NOT "
+                             "NULL") == 1;
+            },
+            60s, "the stale claim taken over and published"));
+        ASSERT_TRUE(mt::wait_until(
+            [&] {
+                return daemon.log_text().find(fmt::format("provider fresh: slot {} was claimed by another scheduler",
+                                                          slot_text)) != std::string::npos;
+            },
+            60s, "the fresh claim left to its scheduler"));
+        daemon.terminate();
+        EXPECT_EQ(daemon.wait_exit(30s), 0) << daemon.log_text();
+    }
+    auto jobs = drain(vh);
+    ASSERT_EQ(jobs.size(), 1u) << "only the stale slot was published";
+    auto parsed = marquee::jobs::parse_fetch_job(jobs[0].body);
+    ASSERT_TRUE(std::holds_alternative<marquee::jobs::fetch_job>(parsed)) << jobs[0].body;
+    EXPECT_EQ(std::get<marquee::jobs::fetch_job>(parsed).provider, "stale");
+    EXPECT_EQ(std::get<marquee::jobs::fetch_job>(parsed).scheduled_for, current);
+    EXPECT_EQ(count(db.url(), "SELECT count(*) FROM schedule_slots WHERE provider = 'fresh' AND published_at IS NULL"),
+              1)
+        << "the live claim is still its owner's";
+}
+
+TEST(scheduler, kill9_then_restart_publishes_on_without_repeating_a_slot) {
+    auto db = mt::fresh_database();
+    auto vh = mt::fresh_vhost();
+    auto env = scheduler_env(db, vh);
+    ASSERT_EQ(
+        run_scheduler({"provider", "add", "--name", "acme", "--url", "http://127.0.0.1:9/f", "--schedule", "@every 1s"},
+                      env)
+            .first,
+        0);
+    const std::string published_sql = "SELECT count(*) FROM schedule_slots WHERE published_at IS NOT NULL";
+    long killed_published = 0;
+    {
+        mt::process victim("marquee-scheduler", {}, env);
+        ASSERT_TRUE(mt::wait_until([&] { return count(db.url(), published_sql) >= 3; }, 60s, "slots published"));
+        victim.kill9();
+        killed_published = published_lines(victim);
+    }
+    // What the killed scheduler did is all there: each job it logged is in the queue (confirmed
+    // before it was logged), at most one claim is left unpublished (the slot it was in).
+    EXPECT_LE(count(db.url(), "SELECT count(*) FROM schedule_slots WHERE published_at IS NULL"), 1);
+    EXPECT_GE(mt::ready_messages(vh, marquee::amqp::topology::jobs_queue), killed_published);
+
+    mt::process successor("marquee-scheduler", {}, env);
+    const auto before = count(db.url(), published_sql);
+    ASSERT_TRUE(mt::wait_until([&] { return count(db.url(), published_sql) >= before + 3; }, 60s,
+                               "the restarted scheduler publishing new slots"));
+    successor.terminate();
+    EXPECT_EQ(successor.wait_exit(30s), 0) << successor.log_text();
+
+    auto jobs = drain(vh);
+    std::set<std::chrono::sys_seconds> slots;
+    for (const auto& d : jobs) {
+        auto parsed = marquee::jobs::parse_fetch_job(d.body);
+        ASSERT_TRUE(std::holds_alternative<marquee::jobs::fetch_job>(parsed)) << d.body;
+        slots.insert(std::get<marquee::jobs::fetch_job>(parsed).scheduled_for);
+    }
+    EXPECT_EQ(jobs.size(), slots.size()) << "no slot published twice across the kill";
+    // Every job either scheduler logged is there; one more when the kill fell between a confirmed
+    // publish and its log line.
+    const auto logged = killed_published + published_lines(successor);
+    EXPECT_GE(static_cast<long>(jobs.size()), logged);
+    EXPECT_LE(static_cast<long>(jobs.size()), logged + 1);
 }
 
 TEST(scheduler, daemon_picks_up_a_provider_added_while_running) {
