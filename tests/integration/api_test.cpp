@@ -1,34 +1,14 @@
 // marquee-api against a real PostgreSQL: exact bodies, filters, errors, caching headers, refresh
 // on NOTIFY and by polling, and serving on while the database is gone.
+#include "harness/fixtures.hpp"
 #include "harness/harness.hpp"
 
 #include <gtest/gtest.h>
-
-#include <algorithm>
-#include <fstream>
-#include <sstream>
 
 namespace mt = marquee::testing;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::string read_file(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
-// The schema, by marquee-migrate when the harness found it, else straight from migrations/.
-void migrate(const mt::database& db) {
-    if (db.migrated()) return;
-    std::vector<std::filesystem::path> files;
-    for (const auto& entry : std::filesystem::directory_iterator(mt::source_dir() / "migrations"))
-        if (entry.path().extension() == ".sql") files.push_back(entry.path());
-    std::sort(files.begin(), files.end());
-    for (const auto& file : files) mt::execute(db.url(), read_file(file));
-}
 
 constexpr const char* seed_sql = R"sql(
 INSERT INTO providers (name, url, time_zone) VALUES ('madrid', 'http://127.0.0.1:1/feed', 'Europe/Madrid');
@@ -73,10 +53,7 @@ std::string events_body(std::initializer_list<std::string> events) {
 
 class api : public ::testing::Test {
 protected:
-    void SetUp() override {
-        migrate(db_);
-        mt::execute(db_.url(), seed_sql);
-    }
+    void SetUp() override { mt::execute(db_.url(), seed_sql); }
 
     void start(std::vector<std::string> extra = {}, const std::string& database_url = {}) {
         port_ = mt::free_port();
@@ -157,6 +134,39 @@ TEST_F(api, unknown_paths_are_404_and_other_methods_405) {
     EXPECT_EQ(r.status, 404U);
     EXPECT_EQ(r.body, R"({"error":{"code":"not_found","message":"no such resource"},"data":null})");
     EXPECT_EQ(get("/search/").status, 404U);
+    for (const char* method : {"POST", "PUT", "DELETE", "PATCH", "OPTIONS"}) {
+        auto other = mt::http_request(method, "127.0.0.1", port_, "/search");
+        EXPECT_EQ(other.status, 405U) << method << ": " << other.error;
+        EXPECT_EQ(other.headers["allow"], "GET, HEAD") << method;
+        EXPECT_EQ(other.headers["content-type"], "application/json") << method;
+        EXPECT_EQ(
+            other.body,
+            R"({"error":{"code":"method_not_allowed","message":"method not allowed; use GET or HEAD"},"data":null})")
+            << method;
+    }
+    EXPECT_EQ(mt::http_request("POST", "127.0.0.1", port_, "/nope").status, 404U) << "an unknown path is 404 first";
+}
+
+TEST_F(api, head_is_answered_like_get_without_a_body) {
+    start_ready();
+    for (const char* target : {"/search", "/search?starts_at=2021-06-30T19:00:01Z", "/healthz", "/readyz",
+                               "/openapi.yaml", "/search?starts_at=bad", "/nope"}) {
+        auto full = get(target);
+        auto head = mt::http_request("HEAD", "127.0.0.1", port_, target);
+        EXPECT_EQ(head.error, "") << target;
+        EXPECT_EQ(head.status, full.status) << target;
+        EXPECT_TRUE(head.body.empty()) << target;
+        // The same head: every header but the two that differ per request (the date and the request
+        // id), Content-Length announcing the GET's body.
+        auto same_for_every_request = [](std::map<std::string, std::string> headers) {
+            headers.erase("date");
+            headers.erase("x-request-id");
+            return headers;
+        };
+        EXPECT_EQ(same_for_every_request(head.headers), same_for_every_request(full.headers)) << target;
+        EXPECT_FALSE(head.headers["x-request-id"].empty()) << target;
+        EXPECT_EQ(head.headers["content-length"], std::to_string(full.body.size())) << target;
+    }
 }
 
 TEST_F(api, etag_and_if_none_match) {
@@ -227,7 +237,7 @@ TEST_F(api, answers_503_until_the_first_load) {
     EXPECT_EQ(get("/search?starts_at=bad").status, 400U);
 
     mt::execute(mt::services().database_url, "ALTER DATABASE " + later.name() + " ALLOW_CONNECTIONS true");
-    migrate(later);
+    later.migrate();
     mt::execute(later.url(), seed_sql);
     EXPECT_TRUE(mt::wait_until([&] { return get("/readyz").status == 200; }, 30s, "ready after the first load"));
     EXPECT_EQ(get("/search").body, events_body({cafe, camela, summer}));
@@ -240,7 +250,7 @@ TEST_F(api, serves_health_contract_and_metrics) {
               R"({"data":{"status":"ready","database":"reachable","data_version":1,"events":3},"error":null})");
     auto contract = get("/openapi.yaml");
     EXPECT_EQ(contract.status, 200U);
-    EXPECT_EQ(contract.body, read_file(mt::source_dir() / "api" / "openapi.yaml"));
+    EXPECT_EQ(contract.body, mt::read_file(mt::source_dir() / "api" / "openapi.yaml"));
     get("/search");
     auto metrics = get("/metrics");
     EXPECT_EQ(metrics.status, 200U);
@@ -249,6 +259,33 @@ TEST_F(api, serves_health_contract_and_metrics) {
           "marquee_api_request_duration_seconds_bucket{", "marquee_api_snapshot_data_version 1\n",
           "marquee_api_snapshot_events 3\n", "marquee_api_snapshot_age_seconds ", "marquee_api_database_up 1\n"})
         EXPECT_NE(metrics.body.find(needle), std::string::npos) << needle;
+}
+
+TEST_F(api, kill9_then_restart_serves_the_same_answers) {
+    // Nothing the API keeps is its own: after a kill -9, a new process on the same address loads
+    // the same data and answers byte for byte as before, with the same validators.
+    start_ready();
+    const auto port = port_;
+    auto before = get("/search");
+    auto filtered = get("/search?ends_at=2021-06-30T20:00:00Z");
+    ASSERT_EQ(before.status, 200U);
+    api_->kill9();
+    EXPECT_EQ(api_->wait_exit(10s), 128 + 9);
+    EXPECT_NE(get("/healthz").error, "") << "nothing answers while it is down";
+
+    api_ = std::make_unique<mt::process>(
+        "marquee-api", std::vector<std::string>{"--database-url", db_.url(), "--api-listen",
+                                                "127.0.0.1:" + std::to_string(port), "--threads", "2"});
+    ASSERT_TRUE(mt::wait_until([&] { return get("/readyz").status == 200; }, 30s, "the restarted API is ready"));
+    auto after = get("/search");
+    EXPECT_EQ(after.status, 200U);
+    EXPECT_EQ(after.body, before.body);
+    EXPECT_EQ(after.headers["etag"], before.headers["etag"]);
+    EXPECT_EQ(get("/search", {{"If-None-Match", before.headers["etag"]}}).status, 304U)
+        << "a client's cached answer is still valid";
+    EXPECT_EQ(get("/search?ends_at=2021-06-30T20:00:00Z").body, filtered.body);
+    EXPECT_EQ(get("/readyz").body,
+              R"({"data":{"status":"ready","database":"reachable","data_version":1,"events":3},"error":null})");
 }
 
 TEST_F(api, exits_zero_on_sigterm) {
