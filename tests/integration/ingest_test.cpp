@@ -1,9 +1,11 @@
 // The ingestion engine against a real PostgreSQL, through `marquee-worker ingest FILE`.
+#include "harness/fixtures.hpp"
 #include "harness/harness.hpp"
 
 #include <gtest/gtest.h>
 
-#include <fstream>
+#include <regex>
+#include <sstream>
 
 namespace mt = marquee::testing;
 using namespace std::chrono_literals;
@@ -11,13 +13,13 @@ using namespace std::chrono_literals;
 namespace {
 
 std::filesystem::path sample(const std::string& name) {
-    return mt::source_dir() / "fixtures/provider-samples" / name;
+    return mt::provider_samples() / name;
 }
 
-// Writes `xml` to a temporary file for one ingestion.
+// Writes `xml` to a file of the test's own for one ingestion.
 std::filesystem::path write_feed(const std::string& name, const std::string& xml) {
-    auto path = mt::log_dir() / ("feed-" + name + ".xml");
-    std::ofstream(path, std::ios::binary) << xml;
+    auto path = mt::test_dir("feed-" + name) / "feed.xml";
+    mt::write_file(path, xml);
     return path;
 }
 
@@ -159,8 +161,7 @@ TEST(ingestion, uses_the_provider_time_zone_for_instants_and_keeps_local_values)
 TEST(ingestion, a_malformed_feed_changes_nothing_and_fails_the_run) {
     auto db = mt::fresh_database();
     ASSERT_EQ(ingest(db, sample("response_1.xml")), 0);
-    std::ifstream in(sample("response_2.xml"));
-    std::string whole((std::istreambuf_iterator<char>(in)), {});
+    auto whole = mt::read_file(sample("response_2.xml"));
     auto truncated = write_feed("truncated", whole.substr(0, whole.size() * 2 / 3));
     mt::process worker("marquee-worker", {"ingest", truncated.string()}, {{"DATABASE_URL", db.url()}});
     auto code = worker.wait_exit(60s);
@@ -215,4 +216,38 @@ TEST(ingestion, duplicates_across_batches_resolve_to_the_last_occurrence) {
     EXPECT_EQ(scalar(db, "SELECT count(*) FROM zones z WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = z.event)"),
               "0");
     EXPECT_EQ(scalar(db, "SELECT count(*) FROM zones"), "201") << "200 fillers (each twice) and event 7";
+}
+
+TEST(ingestion, each_rejection_is_logged_on_one_line_in_the_documented_format) {
+    auto db = mt::fresh_database();
+    // Ids from the feed reach the log quoted, escaped and cut short: a quote, a backslash and a
+    // 100-byte id cannot break or forge a line.
+    auto xml = feed(show("a&apos;b\\c", "online", "T", "2021-06-30T21:00:00", "2021-06-30T22:00:00",
+                         "<zone zone_id='1' price='ten'/>") +
+                    show(std::string(100, 'x'), "online", "T", "2021-09-31T20:00:00", "2021-09-31T22:00:00", "") +
+                    show("ok", "online", "T", "2021-06-30T21:00:00", "2021-06-30T22:00:00", ""));
+    mt::process worker("marquee-worker", {"ingest", write_feed("rejections", xml).string()},
+                       {{"DATABASE_URL", db.url()}, {"PROVIDER_TIMEZONE", "UTC"}});
+    ASSERT_EQ(worker.wait_exit(120s), 0) << worker.log_text();
+    const auto run = scalar(db, "SELECT id FROM ingestion_runs");
+
+    std::vector<std::string> rejection_lines;
+    std::istringstream lines(worker.log_text());
+    for (std::string line; std::getline(lines, line);)
+        if (line.find("rejected event") != std::string::npos) rejection_lines.push_back(line);
+    // <UTC time with milliseconds>Z WARN worker: provider <name> run <id>: rejected event
+    // base_event_id=<quoted> event_id=<quoted>: <reason>
+    const std::string prefix = R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z WARN worker: provider default run )" + run +
+                               ": rejected event ";
+    const std::vector<std::string> expected{
+        prefix + R"(base_event_id='a\\'b\\\\c' event_id='1': zone 1: price 'ten' is not a non-negative number$)",
+        prefix + "base_event_id='" + std::string(64, 'x') +
+            R"('… \(100 bytes\) event_id='1': event_start_date '2021-09-31T20:00:00' is not a valid date-time$)",
+    };
+    ASSERT_EQ(rejection_lines.size(), expected.size()) << worker.log_text();
+    for (std::size_t i = 0; i < expected.size(); ++i)
+        EXPECT_TRUE(std::regex_match(rejection_lines[i], std::regex(expected[i])))
+            << rejection_lines[i] << "\ndoes not match\n"
+            << expected[i];
+    EXPECT_EQ(scalar(db, "SELECT events_rejected FROM ingestion_runs"), "2");
 }
