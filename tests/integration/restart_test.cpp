@@ -4,6 +4,7 @@
 // These tests stop the shared test services for a moment; each leaves them running and healthy.
 #include "harness/fixtures.hpp"
 #include "harness/harness.hpp"
+#include "harness/jobs.hpp"
 #include "marquee/amqp/publisher.hpp"
 #include "marquee/amqp/topology.hpp"
 #include "marquee/config/config.hpp"
@@ -11,7 +12,6 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <boost/json.hpp>
 
 #include <unistd.h>
 
@@ -60,17 +60,7 @@ private:
 class restart : public ::testing::Test {
 protected:
     void SetUp() override {
-        mock_port_ = mt::free_port();
-        mock_ = std::make_unique<mt::process>(
-            "marquee-provider-mock",
-            std::vector<std::string>{"--listen", "127.0.0.1:" + std::to_string(mock_port_), "--dir",
-                                     (mt::source_dir() / "fixtures/provider-samples").string()});
-        ASSERT_TRUE(
-            mt::wait_until([&] { return mt::http_get("127.0.0.1", mock_port_, "/_control/stats").status == 200; }, 30s,
-                           "provider mock up"));
-        mt::execute(db_.url(), fmt::format("INSERT INTO providers (name, url) VALUES ('default', "
-                                           "'http://127.0.0.1:{}/api/events')",
-                                           mock_port_));
+        mt::execute(db_.url(), fmt::format("INSERT INTO providers (name, url) VALUES ('default', '{}')", mock_.url()));
     }
 
     void TearDown() override {
@@ -98,8 +88,7 @@ protected:
     // back; returns its id.
     std::string publish() {
         amqp::publisher publisher({.server = marquee::config::parse_amqp_url(vhost_.url())}, amqp::topology::declare);
-        auto job = marquee::jobs::make_fetch_job(
-            "default", std::chrono::sys_days{std::chrono::year{2024} / 3 / 10} + std::chrono::minutes{++slots_});
+        auto job = marquee::jobs::make_fetch_job("default", mt::slot(++slots_));
         publisher.publish_with_retry(amqp::topology::exchange, amqp::topology::jobs_routing_key,
                                      marquee::jobs::to_json(job), 60s,
                                      {.expiration = std::nullopt, .message_id = job.job_id});
@@ -119,8 +108,7 @@ protected:
 
     mt::database db_ = mt::fresh_database();
     mt::vhost vhost_ = mt::fresh_vhost();
-    std::uint16_t mock_port_ = 0;
-    std::unique_ptr<mt::process> mock_;
+    mt::provider_mock mock_;
     int slots_ = 0;
 };
 
@@ -156,32 +144,33 @@ TEST_F(restart, worker_reconnects_after_postgresql_restarts) {
 }
 
 TEST_F(restart, sigterm_lets_the_job_in_hand_finish) {
-    // A slow provider: the response comes well within the fetch deadline, but late enough for the
-    // signal to arrive while the worker waits for it.
-    mt::execute(db_.url(), "UPDATE providers SET fetch_timeout_ms = 60000 WHERE name = 'default'");
-    ASSERT_EQ(mt::http_get("127.0.0.1", mock_port_, "/_control/fault?kind=delay&value=3000&count=1").status, 200u);
+    // The feed's reply is held back until the signal has been received, so the signal lands while
+    // the worker waits for it: the job is in hand when the worker is told to stop, on any machine.
+    mt::execute(db_.url(), "UPDATE providers SET fetch_timeout_ms = 600000 WHERE name = 'default'");
+    ASSERT_TRUE(mock_.hold(1));
     auto worker = start_worker();
     auto job = publish();
-    auto faulted = [&] {
-        auto stats = mt::http_get("127.0.0.1", mock_port_, "/_control/stats");
-        return stats.status == 200 && boost::json::parse(stats.body).at("faulted").to_number<int>() == 1;
-    };
-    ASSERT_TRUE(mt::wait_until(faulted, 30s, "the worker waiting for the slow feed"));
+    ASSERT_TRUE(mock_.wait_held(1));
     ASSERT_EQ(last_status(job), "running");
 
     worker->terminate();
-    EXPECT_EQ(worker->wait_exit(30s), 0) << worker->log_text();
+    // "signal 15: stopping" (or "signal 15 received" from older signal helpers).
+    ASSERT_TRUE(mt::wait_until([&] { return worker->log_text().find("signal 15") != std::string::npos; }, 30s,
+                               "the worker noticing the signal"));
+    EXPECT_TRUE(worker->running()) << "the worker waits for the job in hand";
+    EXPECT_EQ(last_status(job), "running");
+    ASSERT_TRUE(mock_.release());
+    EXPECT_EQ(worker->wait_exit(60s), 0) << worker->log_text();
     EXPECT_EQ(last_status(job), "succeeded");
     auto log = worker->log_text();
-    auto signalled = log.find("signal 15 received");
+    auto signalled = log.find("signal 15");
     auto finished = log.find("succeeded: ");
     ASSERT_NE(signalled, std::string::npos) << log;
     ASSERT_NE(finished, std::string::npos) << log;
     EXPECT_LT(signalled, finished) << "the signal arrived while the job was in hand";
 
     // Acknowledged before exiting: a new worker finds nothing to redo.
-    auto listed = mt::rabbitmqctl({"-q", "list_queues", "-p", vhost_.name(), "name", "messages"});
-    EXPECT_NE(listed.output.find(std::string(amqp::topology::jobs_queue) + "\t0"), std::string::npos) << listed.output;
+    EXPECT_EQ(mt::ready_messages(vhost_, amqp::topology::jobs_queue), 0);
 }
 
 }  // namespace
@@ -193,7 +182,7 @@ TEST_F(restart, scheduler_and_worker_resume_after_rabbitmq_and_postgresql_restar
     mt::process scheduler("marquee-scheduler", {},
                           {{"DATABASE_URL", db_.url()},
                            {"AMQP_URL", vhost_.url()},
-                           {"PROVIDER_URL", "http://127.0.0.1:" + std::to_string(mock_port_) + "/api/events"},
+                           {"PROVIDER_URL", mock_.url()},
                            {"PROVIDER_SCHEDULE", "@every 2s"}});
     auto succeeded = [&]() -> int {
         try {
