@@ -1,7 +1,9 @@
 // libFuzzer target for what the API reads from the network: the /search query string (parsed
 // alone and through handle_request over a small snapshot), plus JSON escaping of arbitrary bytes.
 // Oracles: no crash or sanitizer report; only 200/304/400/404/405; every body is valid JSON whose
-// strings are valid UTF-8; escaping valid UTF-8 round-trips.
+// strings are valid UTF-8; escaping valid UTF-8 round-trips; and over a small snapshot generated
+// from the input, /search answers exactly what a plain reference filter (every event, one by one,
+// start and end compared with the query's bounds, sorted by start then id) picks.
 #include "marquee/api/handler.hpp"
 #include "marquee/api/response_cache.hpp"
 #include "marquee/json/escape.hpp"
@@ -10,10 +12,15 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/src.hpp>
 
+#include <algorithm>
+#include <array>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <tuple>
+#include <vector>
 
 namespace {
 
@@ -62,6 +69,81 @@ bool valid_json(std::string_view text) {
     return !ec;
 }
 
+// A canonical-looking UUID whose order is not the generation order.
+std::string fmt_id(unsigned order, std::size_t index) {
+    std::string id = "00000000-0000-5000-8000-000000000000";
+    id[34] = static_cast<char>('0' + order);
+    id[35] = static_cast<char>('0' + index % 10);
+    return id;
+}
+
+// The ids /search returned, in order, from a 200 body.
+std::vector<std::string> ids_in(std::string_view body) {
+    std::vector<std::string> ids;
+    auto value = boost::json::parse(body);
+    for (const auto& e : value.at("data").at("events").as_array())
+        ids.emplace_back(e.at("id").as_string().data(), e.at("id").as_string().size());
+    return ids;
+}
+
+// Up to eight events from the input's first bytes, two bytes each: the start on a grid of
+// seconds around a few instants (so equal starts, equal ends and the query's own bounds all
+// happen), the duration from zero up. Returns the events and how many bytes were used.
+std::pair<std::vector<marquee::search::event>, std::size_t> generated_events(std::string_view input) {
+    static const std::array<marquee::time::instant, 4> anchors{at("2021-06-30T19:00:00Z"), at("2021-06-30T20:00:00Z"),
+                                                               at("2000-01-01T00:00:00Z"), at("9999-12-31T23:59:50Z")};
+    std::vector<marquee::search::event> events;
+    std::size_t used = 0;
+    if (input.empty()) return {events, used};
+    const auto count = static_cast<std::size_t>(static_cast<unsigned char>(input[0]) % 9);
+    used = 1;
+    for (std::size_t i = 0; i < count && used + 2 <= input.size(); ++i, used += 2) {
+        const auto a = static_cast<unsigned char>(input[used]);
+        const auto b = static_cast<unsigned char>(input[used + 1]);
+        const auto starts = anchors[a % anchors.size()] + std::chrono::seconds{(a >> 2) % 8};
+        const auto ends = starts + std::chrono::seconds{b % 8} + std::chrono::microseconds{b >> 6};
+        // Ids in the order of generation, but not sorted like it: the snapshot must sort.
+        auto e = make_event("", "2021-06-30T19:00:00Z", "2021-06-30T19:00:00Z", "generated");
+        e.id = fmt_id(static_cast<unsigned>(i * 37 % 9), i);
+        e.starts_at = starts;
+        e.ends_at = std::min(ends, at("9999-12-31T23:59:59Z"));
+        events.push_back(std::move(e));
+    }
+    return {events, used};
+}
+
+// The reference: every event checked on its own against the bounds, then sorted.
+std::vector<std::string> reference_filter(std::vector<marquee::search::event> events, const marquee::search::query& q) {
+    std::erase_if(events, [&](const marquee::search::event& e) {
+        return (q.starts_at && e.starts_at < *q.starts_at) || (q.ends_at && e.ends_at > *q.ends_at);
+    });
+    std::sort(events.begin(), events.end(),
+              [](const auto& x, const auto& y) { return std::tie(x.starts_at, x.id) < std::tie(y.starts_at, y.id); });
+    std::vector<std::string> ids;
+    for (const auto& e : events) ids.push_back(e.id);
+    return ids;
+}
+
+void check_against_the_reference(std::string_view input) {
+    auto [events, used] = generated_events(input);
+    // What follows '#' in a target is a fragment, never part of the query.
+    auto query_text = input.substr(used);
+    query_text = query_text.substr(0, query_text.find('#'));
+    auto parsed = marquee::search::parse_query(query_text);
+    auto* q = std::get_if<marquee::search::query>(&parsed);
+    marquee::api::service_state st;
+    st.snapshot = std::make_shared<const marquee::search::snapshot>(1, events);
+    st.database_reachable = true;  // no response cache: every answer is computed
+    auto r = marquee::api::handle_request(
+        marquee::api::request{"GET", "/search?" + std::string(query_text), std::string_view{}}, st);
+    if (!q) {
+        require(r.status == 400);
+        return;
+    }
+    require(r.status == 200 && r.body);
+    require(ids_in(r.body->materialise()) == reference_filter(std::move(events), *q));
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -81,6 +163,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto r = marquee::api::handle_request(marquee::api::request{method, target, input.substr(0, size / 4)}, state());
     require(r.status == 200 || r.status == 304 || r.status == 400 || r.status == 404 || r.status == 405);
     if (r.body && r.content_type == "application/json") require(valid_json(r.body->materialise()));
+
+    check_against_the_reference(input);
 
     auto quoted = marquee::json::quote(input);
     boost::json::error_code ec;
