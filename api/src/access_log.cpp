@@ -33,17 +33,22 @@ void append_number(std::string& out, std::size_t value) {
     out.append(digits, std::to_chars(digits, digits + sizeof digits, value).ptr);
 }
 
+// Milliseconds with three decimals, from whole microseconds (integer formatting only).
 void append_milliseconds(std::string& out, std::chrono::duration<double> took) {
-    char digits[32];
-    auto ms = std::chrono::duration<double, std::milli>(took).count();
-    out.append(digits, std::to_chars(digits, digits + sizeof digits, ms, std::chars_format::fixed, 3).ptr);
+    auto us = static_cast<std::size_t>(std::chrono::duration<double, std::micro>(took).count() + 0.5);
+    append_number(out, us / 1000);
+    auto fraction = us % 1000;
+    out += '.';
+    out += static_cast<char>('0' + fraction / 100);
+    out += static_cast<char>('0' + fraction / 10 % 10);
+    out += static_cast<char>('0' + fraction % 10);
 }
 
 std::string_view shown(std::string_view target) {
     return target.substr(0, target_shown);
 }
 
-void append_text(std::string& out, const access_entry& e) {
+void append_text(std::string& out, std::string& request, const access_entry& e) {
     log::append_time(out);
     out += " INFO ";
     out += log::component();
@@ -51,7 +56,7 @@ void append_text(std::string& out, const access_entry& e) {
     out += e.client;
     out += ' ';
     // Quoted and escaped: a target may hold any byte a client sent (no line breaks reach the log).
-    std::string request(e.method);
+    request.assign(e.method);
     request += ' ';
     request += shown(e.target);
     json::append_string(out, request);
@@ -95,7 +100,7 @@ void access_log::record(const access_entry& entry) noexcept {
         if (log::current_format() == log::format::json)
             append_json(buffer_, entry);
         else
-            append_text(buffer_, entry);
+            append_text(buffer_, scratch_, entry);
     } catch (...) {
         // Out of memory: the line is lost, the request is not.
         buffer_.clear();

@@ -43,6 +43,7 @@ public:
 private:
     access_log_mode mode_;
     std::string buffer_;
+    std::string scratch_;  // the quoted request of a text record, reused
 };
 
 /// Flushes `log` every `interval` until `context` stops.
