@@ -1,5 +1,6 @@
 // The metrics deploy/prometheus's alerts need beyond the others: the worker's outcomes and last
 // success per provider, and the fetch queues' depth and consumers as the scheduler reads them.
+#include "harness/fixtures.hpp"
 #include "harness/harness.hpp"
 #include "marquee/amqp/consumer.hpp"
 #include "marquee/amqp/publisher.hpp"
@@ -47,15 +48,11 @@ double unix_now() {
 TEST(deploy_metrics, worker_counts_outcomes_and_last_success_per_provider) {
     auto db = mt::fresh_database();
     auto vh = mt::fresh_vhost();
-    auto mock_port = mt::free_port();
-    mt::process mock("marquee-provider-mock", {"--listen", "127.0.0.1:" + std::to_string(mock_port), "--dir",
-                                               (mt::source_dir() / "fixtures/provider-samples").string()});
-    ASSERT_TRUE(mt::wait_until([&] { return mt::http_get("127.0.0.1", mock_port, "/_control/stats").status == 200; },
-                               30s, "provider mock up"));
+    mt::provider_mock mock;
     for (const char* name : {"alpha", "beta"})
         mt::execute(db.url(), fmt::format("INSERT INTO providers (name, url) VALUES ('{}', "
-                                          "'http://127.0.0.1:{}/api/events')",
-                                          name, mock_port));
+                                          "'{}')",
+                                          name, mock.url()));
     auto metrics_port = mt::free_port();
     mt::process worker("marquee-worker", {"--threads", "1", "--concurrency", "1"},
                        {{"DATABASE_URL", db.url()},
@@ -85,7 +82,7 @@ TEST(deploy_metrics, worker_counts_outcomes_and_last_success_per_provider) {
 
     // beta's feed fails (one attempt, then the dead-letter queue): beta counts a failure, alpha's
     // series stay as they were.
-    ASSERT_EQ(mt::http_get("127.0.0.1", mock_port, "/_control/fault?kind=status&value=503&count=0").status, 200u);
+    ASSERT_TRUE(mock.control("/_control/fault?kind=status&value=503&count=0"));
     publish_job(vh, "beta", 10);
     ASSERT_TRUE(mt::wait_until([&] { return sample(scrape(), beta_failed) == 1; }, 60s, "beta's failure counted"));
     body = scrape();
