@@ -237,8 +237,8 @@ TEST(ingestion, each_rejection_is_logged_on_one_line_in_the_documented_format) {
         if (line.find("rejected event") != std::string::npos) rejection_lines.push_back(line);
     // <UTC time with milliseconds>Z WARN worker: provider <name> run <id>: rejected event
     // base_event_id=<quoted> event_id=<quoted>: <reason>
-    const std::string prefix = R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z WARN worker: provider default run )" + run +
-                               ": rejected event ";
+    const std::string prefix =
+        R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z WARN worker: provider default run )" + run + ": rejected event ";
     const std::vector<std::string> expected{
         prefix + R"(base_event_id='a\\'b\\\\c' event_id='1': zone 1: price 'ten' is not a non-negative number$)",
         prefix + "base_event_id='" + std::string(64, 'x') +
