@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <charconv>
+#include <cmath>
 
 namespace marquee::api {
 
@@ -35,7 +36,7 @@ void append_number(std::string& out, std::size_t value) {
 
 // Milliseconds with three decimals, from whole microseconds (integer formatting only).
 void append_milliseconds(std::string& out, std::chrono::duration<double> took) {
-    auto us = static_cast<std::size_t>(std::chrono::duration<double, std::micro>(took).count() + 0.5);
+    auto us = static_cast<std::size_t>(std::llround(std::chrono::duration<double, std::micro>(took).count()));
     append_number(out, us / 1000);
     auto fraction = us % 1000;
     out += '.';
