@@ -2,6 +2,7 @@
 // success per provider, and the fetch queues' depth and consumers as the scheduler reads them.
 #include "harness/fixtures.hpp"
 #include "harness/harness.hpp"
+#include "harness/jobs.hpp"
 #include "marquee/amqp/consumer.hpp"
 #include "marquee/amqp/publisher.hpp"
 #include "marquee/amqp/topology.hpp"
@@ -20,25 +21,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// The value of one sample line ("name{labels} value") of a Prometheus text exposition.
-std::optional<double> sample(const std::string& exposition, const std::string& series) {
-    std::istringstream lines(exposition);
-    std::string line;
-    while (std::getline(lines, line))
-        if (line.starts_with(series + " ")) return std::stod(line.substr(series.size() + 1));
-    return std::nullopt;
-}
-
 amqp::connection_options broker(const mt::vhost& vh) {
     return {.server = marquee::config::parse_amqp_url(vh.url())};
-}
-
-void publish_job(const mt::vhost& vh, const std::string& provider, int minute) {
-    amqp::publisher publisher(broker(vh), amqp::topology::declare);
-    auto job = marquee::jobs::make_fetch_job(
-        provider, std::chrono::sys_days{std::chrono::year{2024} / 3 / 10} + std::chrono::minutes{minute});
-    publisher.publish(amqp::topology::exchange, amqp::topology::jobs_routing_key, marquee::jobs::to_json(job),
-                      {.expiration = std::nullopt, .message_id = job.job_id});
 }
 
 double unix_now() {
@@ -70,30 +54,32 @@ TEST(deploy_metrics, worker_counts_outcomes_and_last_success_per_provider) {
     const std::string beta_failed = R"(marquee_worker_provider_runs_total{provider="beta",status="failed"})";
 
     auto before_success = std::floor(unix_now());
-    publish_job(vh, "alpha", 10);
-    ASSERT_TRUE(mt::wait_until([&] { return sample(scrape(), alpha_ok) == 1; }, 60s, "alpha's success counted"));
+    mt::publish_job(vh, "alpha", mt::slot(10));
+    ASSERT_TRUE(
+        mt::wait_until([&] { return mt::metric_sample(scrape(), alpha_ok) == 1; }, 60s, "alpha's success counted"));
     auto body = scrape();
-    EXPECT_EQ(sample(body, alpha_failed), 0) << body;
-    auto last = sample(body, alpha_last);
+    EXPECT_EQ(mt::metric_sample(body, alpha_failed), 0) << body;
+    auto last = mt::metric_sample(body, alpha_last);
     ASSERT_TRUE(last) << body;
     EXPECT_GE(*last, before_success) << body;
     EXPECT_LE(*last, unix_now()) << body;
-    EXPECT_FALSE(sample(body, beta_ok)) << "beta has had no job: " << body;
+    EXPECT_FALSE(mt::metric_sample(body, beta_ok)) << "beta has had no job: " << body;
 
     // beta's feed fails (one attempt, then the dead-letter queue): beta counts a failure, alpha's
     // series stay as they were.
     ASSERT_TRUE(mock.control("/_control/fault?kind=status&value=503&count=0"));
-    publish_job(vh, "beta", 10);
-    ASSERT_TRUE(mt::wait_until([&] { return sample(scrape(), beta_failed) == 1; }, 60s, "beta's failure counted"));
+    mt::publish_job(vh, "beta", mt::slot(10));
+    ASSERT_TRUE(
+        mt::wait_until([&] { return mt::metric_sample(scrape(), beta_failed) == 1; }, 60s, "beta's failure counted"));
     body = scrape();
-    EXPECT_EQ(sample(body, beta_ok), 0) << body;
-    EXPECT_EQ(sample(body, R"(marquee_worker_provider_last_success_timestamp_seconds{provider="beta"})"), 0)
+    EXPECT_EQ(mt::metric_sample(body, beta_ok), 0) << body;
+    EXPECT_EQ(mt::metric_sample(body, R"(marquee_worker_provider_last_success_timestamp_seconds{provider="beta"})"), 0)
         << "0 until a provider's first success: " << body;
-    EXPECT_EQ(sample(body, alpha_ok), 1) << body;
-    EXPECT_EQ(sample(body, alpha_failed), 0) << body;
-    EXPECT_EQ(sample(body, alpha_last), last) << body;
-    EXPECT_EQ(sample(body, R"(marquee_worker_runs_total{status="failed"})"), 1) << body;
-    EXPECT_EQ(sample(body, "marquee_worker_dead_lettered_total"), 1) << body;
+    EXPECT_EQ(mt::metric_sample(body, alpha_ok), 1) << body;
+    EXPECT_EQ(mt::metric_sample(body, alpha_failed), 0) << body;
+    EXPECT_EQ(mt::metric_sample(body, alpha_last), last) << body;
+    EXPECT_EQ(mt::metric_sample(body, R"(marquee_worker_runs_total{status="failed"})"), 1) << body;
+    EXPECT_EQ(mt::metric_sample(body, "marquee_worker_dead_lettered_total"), 1) << body;
 }
 
 TEST(deploy_metrics, scheduler_reports_fetch_queue_depth_and_consumers) {
@@ -116,18 +102,20 @@ TEST(deploy_metrics, scheduler_reports_fetch_queue_depth_and_consumers) {
     auto dead_messages = series("marquee_scheduler_queue_messages", amqp::topology::dead_queue);
     auto retry_messages = series("marquee_scheduler_queue_messages", amqp::topology::retry_queue);
 
-    ASSERT_TRUE(mt::wait_until([&] { return sample(scrape(), jobs_messages) == 1; }, 60s, "one job waiting"));
+    ASSERT_TRUE(
+        mt::wait_until([&] { return mt::metric_sample(scrape(), jobs_messages) == 1; }, 60s, "one job waiting"));
     auto body = scrape();
-    EXPECT_EQ(sample(body, jobs_consumers), 0) << body;
-    EXPECT_EQ(sample(body, dead_messages), 0) << body;
-    EXPECT_EQ(sample(body, retry_messages), 0) << body;
-    EXPECT_EQ(sample(body, "marquee_scheduler_queue_probe_failures_total"), 0) << body;
+    EXPECT_EQ(mt::metric_sample(body, jobs_consumers), 0) << body;
+    EXPECT_EQ(mt::metric_sample(body, dead_messages), 0) << body;
+    EXPECT_EQ(mt::metric_sample(body, retry_messages), 0) << body;
+    EXPECT_EQ(mt::metric_sample(body, "marquee_scheduler_queue_probe_failures_total"), 0) << body;
 
     {
         amqp::publisher publisher(broker(vh), amqp::topology::declare);
         publisher.publish(amqp::topology::dead_letter_exchange, "", "{}", {});
     }
-    ASSERT_TRUE(mt::wait_until([&] { return sample(scrape(), dead_messages) == 1; }, 60s, "one dead letter"));
+    ASSERT_TRUE(
+        mt::wait_until([&] { return mt::metric_sample(scrape(), dead_messages) == 1; }, 60s, "one dead letter"));
 
     // A consumer holding the job: nothing ready any more, one consumer.
     amqp::consumer consumer(broker(vh), {}, amqp::topology::declare);
@@ -136,7 +124,7 @@ TEST(deploy_metrics, scheduler_reports_fetch_queue_depth_and_consumers) {
     ASSERT_TRUE(mt::wait_until(
         [&] {
             auto b = scrape();
-            return sample(b, jobs_messages) == 0 && sample(b, jobs_consumers) == 1;
+            return mt::metric_sample(b, jobs_messages) == 0 && mt::metric_sample(b, jobs_consumers) == 1;
         },
         60s, "the job taken by one consumer"));
 
@@ -144,11 +132,11 @@ TEST(deploy_metrics, scheduler_reports_fetch_queue_depth_and_consumers) {
     auto deleted = mt::rabbitmqctl({"delete_queue", "-p", vh.name(), std::string(amqp::topology::dead_queue)});
     ASSERT_EQ(deleted.exit_code, 0) << deleted.output;
     ASSERT_TRUE(mt::wait_until(
-        [&] { return sample(scrape(), "marquee_scheduler_queue_probe_failures_total").value_or(0) >= 1; }, 60s,
-        "a failed probe counted"));
+        [&] { return mt::metric_sample(scrape(), "marquee_scheduler_queue_probe_failures_total").value_or(0) >= 1; },
+        60s, "a failed probe counted"));
     body = scrape();
-    EXPECT_TRUE(std::isnan(sample(body, jobs_messages).value_or(0))) << body;
-    EXPECT_TRUE(std::isnan(sample(body, dead_messages).value_or(0))) << body;
+    EXPECT_TRUE(std::isnan(mt::metric_sample(body, jobs_messages).value_or(0))) << body;
+    EXPECT_TRUE(std::isnan(mt::metric_sample(body, dead_messages).value_or(0))) << body;
 }
 
 }  // namespace

@@ -40,6 +40,14 @@ std::filesystem::path test_dir(std::string_view what) {
     return dir;
 }
 
+std::optional<double> metric_sample(const std::string& exposition, const std::string& series) {
+    std::istringstream lines(exposition);
+    std::string line;
+    while (std::getline(lines, line))
+        if (line.starts_with(series + " ")) return std::stod(line.substr(series.size() + 1));
+    return std::nullopt;
+}
+
 std::chrono::sys_seconds slot(int minute) {
     return std::chrono::sys_days{std::chrono::year{2024} / 3 / 10} + std::chrono::hours{12} +
            std::chrono::minutes{minute};

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +31,10 @@ std::filesystem::path test_dir(std::string_view what);
 /// A schedule slot: 2024-03-10 12:00 UTC plus `minute` minutes. Later minutes are later slots, which
 /// is all coalescing looks at.
 std::chrono::sys_seconds slot(int minute);
+
+/// The value of one sample line ("name{labels} value") of a Prometheus text exposition; nullopt
+/// when the series is absent.
+std::optional<double> metric_sample(const std::string& exposition, const std::string& series);
 
 /// marquee-provider-mock serving the feeds in `feed_dir` on a free loopback port, up when the
 /// constructor returns (throws std::runtime_error otherwise). The one way tests start the mock.
