@@ -225,7 +225,10 @@ TEST(ingestion, each_rejection_is_logged_on_one_line_in_the_documented_format) {
     auto xml = feed(show("a&apos;b\\c", "online", "T", "2021-06-30T21:00:00", "2021-06-30T22:00:00",
                          "<zone zone_id='1' price='ten'/>") +
                     show(std::string(100, 'x'), "online", "T", "2021-09-31T20:00:00", "2021-09-31T22:00:00", "") +
-                    show("ok", "online", "T", "2021-06-30T21:00:00", "2021-06-30T22:00:00", ""));
+                    show("ok", "online", "T", "2021-06-30T21:00:00", "2021-06-30T22:00:00", "") +
+                    // No usable key (a line break in the id): its ids arrive quoted already and
+                    // must be quoted once, not twice.
+                    show("a&#10;b", "online", "T", "2021-06-30T21:00:00", "2021-06-30T22:00:00", ""));
     mt::process worker("marquee-worker", {"ingest", write_feed("rejections", xml).string()},
                        {{"DATABASE_URL", db.url()}, {"PROVIDER_TIMEZONE", "UTC"}});
     ASSERT_EQ(worker.wait_exit(120s), 0) << worker.log_text();
@@ -243,11 +246,13 @@ TEST(ingestion, each_rejection_is_logged_on_one_line_in_the_documented_format) {
         prefix + R"(base_event_id='a\\'b\\\\c' event_id='1': zone 1: price 'ten' is not a non-negative number$)",
         prefix + "base_event_id='" + std::string(64, 'x') +
             R"('… \(100 bytes\) event_id='1': event_start_date '2021-09-31T20:00:00' is not a valid date-time$)",
+        prefix + R"(base_event_id='a\\nb' event_id='1': base_event_id is empty, too long, not UTF-8 or has control )"
+                 R"(characters$)",
     };
     ASSERT_EQ(rejection_lines.size(), expected.size()) << worker.log_text();
     for (std::size_t i = 0; i < expected.size(); ++i)
         EXPECT_TRUE(std::regex_match(rejection_lines[i], std::regex(expected[i])))
             << rejection_lines[i] << "\ndoes not match\n"
             << expected[i];
-    EXPECT_EQ(scalar(db, "SELECT events_rejected FROM ingestion_runs"), "2");
+    EXPECT_EQ(scalar(db, "SELECT events_rejected FROM ingestion_runs"), "3");
 }
