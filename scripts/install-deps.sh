@@ -41,7 +41,7 @@ lint_packages=(shellcheck clang-tidy)
 # What the binaries need at run time (Dockerfile runtime stage).
 runtime_packages=(
     libpqxx-6.4 libpugixml1v5 libfmt9 librabbitmq4 libssl3 libcurl4 libxxhash0 libdate-tz3
-    libboost-json1.81.0 libboost-url1.81.0 tzdata ca-certificates
+    libboost-json1.81.0 libboost-container1.81.0 libboost-url1.81.0 tzdata ca-certificates
 )
 
 mode=all
