@@ -269,8 +269,27 @@ TEST(feed_reader, fails_the_whole_feed_when_it_is_not_a_readable_event_list) {
         "<eventList><output><base_event title='x'></output></eventList>",  // unclosed child
         "\xFF\xFE<\0e\0",                                                  // UTF-16
         "<?xml version='1.0' encoding='EBCDIC'?><eventList/>",
+        // Not well-formed anywhere the reader skips or reads in pieces: a base_event whose end tag
+        // names another element, a mismatch or a bad attribute inside a child nobody reads, an
+        // unknown element beside the base_events.
+        feed("<base_event\xF3 " + ok_base + ">" + event_xml("event_id='1'") + "</base_event>"),
+        feed(base(ok_base, event_xml("event_id='1'")) + "<extra></other>"),
+        feed(base(ok_base, "<extra><x></y></extra>" + event_xml("event_id='1'"))),
+        feed(base(ok_base, "<extra a=b/>" + event_xml("event_id='1'"))),
+        feed("<extra a=b/>" + base(ok_base, event_xml("event_id='1'"))),
+        feed(base(ok_base, event_xml("event_id='1'", "<zone><a></b></zone>"))),
+        // A raw NUL byte, wherever it is: in a value, between elements, in an element nobody reads.
+        feed(base(R"(base_event_id="1" sell_mode="online" title="T)" + std::string(1, '\0') + "\"",
+                  event_xml("event_id='1'"))),
+        feed(base(ok_base, event_xml("event_id='1'") + std::string(1, '\0'))),
+        feed(base(ok_base, "<extra>" + std::string(1, '\0') + "</extra>" + event_xml("event_id='1'"))),
+        feed(std::string(1, '\0') + base(ok_base, event_xml("event_id='1'"))),
     };
-    for (const auto& xml : bad) EXPECT_THROW(read(xml), marquee::feed_error) << xml;
+    // The same verdict however the feed is cut: one batch, a batch per element (each read in pieces,
+    // as an oversized base_event is), small batches.
+    for (const auto& xml : bad)
+        for (std::size_t batch : {std::size_t{1} << 20, std::size_t{1}, std::size_t{64}})
+            EXPECT_THROW(read(xml, batch), marquee::feed_error) << xml << " in batches of " << batch << " bytes";
 }
 
 TEST(feed_reader, reads_an_empty_event_list) {

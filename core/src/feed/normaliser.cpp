@@ -410,7 +410,13 @@ void normalise_split(std::span<char> document, const batch_range& batch, text_en
                      normaliser_scratch& scratch, const std::function<void(const event_outcome&)>& visit) {
     std::string_view text(document.data(), document.size());
     auto name_end = text.find_first_of(" \t\r\n/>", batch.begin + 1);
-    if (text.substr(batch.begin + 1, name_end - batch.begin - 1) != "base_event") return;
+    if (text.substr(batch.begin + 1, name_end - batch.begin - 1) != "base_event") {
+        // Not read, but checked as a whole batch would have been: a malformed feed fails whatever the cut.
+        pugi::xml_document ignored;
+        std::string copy;
+        parse_in_place(ignored, document, batch.begin, batch.end, encoding, copy);
+        return;
+    }
     // Each event's DOM holds its zones and whatever else is inside it: bound both.
     const auto max_nodes = static_cast<std::size_t>(caps.max_zones_per_event) * 16 + 1024;
     pugi::xml_document base_doc;
@@ -420,8 +426,12 @@ void normalise_split(std::span<char> document, const batch_range& batch, text_en
     // Events are read as the scan finds them; parsing one in place changes only its own bytes,
     // which the scan has passed.
     for_each_child(text, batch.begin, [&](const child_element& child) {
-        if (child.name != "event") return;
         pugi::xml_document doc;
+        std::string copy;
+        if (child.name != "event") {
+            parse_in_place(doc, document, child.begin, child.end, encoding, copy);
+            return;
+        }
         std::string reason;
         if (static_cast<std::int64_t>(child.zones) > caps.max_zones_per_event)
             reason = fmt::format("more than {} zones, the cap", caps.max_zones_per_event);
@@ -434,7 +444,6 @@ void normalise_split(std::span<char> document, const batch_range& batch, text_en
                                        std::move(reason)));
             return;
         }
-        std::string copy;
         parse_in_place(doc, document, child.begin, child.end, encoding, copy);
         visit(builder.build(doc.first_child()));
     });

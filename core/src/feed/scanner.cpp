@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <string>
+#include <vector>
 
 namespace marquee::feed::detail {
 namespace {
@@ -36,7 +37,7 @@ public:
         read_children(parent, [&](std::string_view name, std::size_t tag_start, bool empty) {
             child_element child{name, tag_start, pos_, pos_};
             auto attributes_before = attributes_;
-            if (!empty) skip_element_body(&child);
+            if (!empty) skip_element_body(name, &child);
             child.nodes += attributes_ - attributes_before;
             child.end = pos_;
             visit(child);
@@ -45,6 +46,7 @@ public:
 
     feed_layout run() {
         skip_bom();
+        reject_nul_bytes();
         skip_prolog();
         read_root();
         skip_epilog();
@@ -74,6 +76,16 @@ private:
             pos_ = 3;
         else if (at("\xFE\xFF") || at("\xFF\xFE"))
             throw feed_error("malformed feed: UTF-16 feeds are not supported");
+    }
+
+    // XML allows no U+0000 anywhere. pugixml stops at one, failing whatever range it parses, so one
+    // the batches never parse (between elements, inside elements nobody reads) would otherwise
+    // decide the verdict by how the feed is cut.
+    void reject_nul_bytes() {
+        if (auto nul = doc_.find('\0', pos_); nul != std::string_view::npos) {
+            pos_ = nul;
+            fail("a NUL byte, which XML does not allow");
+        }
     }
 
     void read_declaration() {
@@ -203,12 +215,14 @@ private:
         return true;
     }
 
-    // Skips the rest of an element whose start tag has been read, counting nesting only: the
-    // inside is checked by pugixml later (or ignored, for elements we do not read). With `count`,
-    // also counts what is inside.
-    void skip_element_body(child_element* count = nullptr) {
-        std::size_t depth = 1;
-        while (depth > 0) {
+    // Skips the rest of the element `name` whose start tag has been read, checking only that every
+    // end tag matches its start tag: the inside is checked by pugixml later (or ignored, for elements
+    // we do not read), but how the feed is cut into batches must never decide whether a mismatch
+    // is seen. With `count`, also counts what is inside.
+    void skip_element_body(std::string_view name, child_element* count = nullptr) {
+        open_.clear();
+        open_.push_back(name);
+        while (!open_.empty()) {
             auto next = doc_.find('<', pos_);
             if (next == std::string_view::npos) {
                 pos_ = doc_.size();
@@ -218,16 +232,16 @@ private:
             if (skip_markup()) {
                 continue;
             } else if (at("</")) {
-                read_end_tag({});
-                --depth;
+                read_end_tag(open_.back());
+                open_.pop_back();
             } else {
                 ++pos_;
-                auto name = read_name();
+                auto child = read_name();
                 if (count) {
                     ++count->nodes;
-                    if (depth == 1 && name == "zone") ++count->zones;
+                    if (open_.size() == 1 && child == "zone") ++count->zones;
                 }
-                if (!finish_start_tag()) ++depth;
+                if (!finish_start_tag()) open_.push_back(child);
             }
         }
     }
@@ -262,8 +276,8 @@ private:
     void read_output() {
         std::size_t batch_begin = 0;
         bool open = false;
-        auto end_tag = read_children("output", [&](std::string_view, std::size_t tag_start, bool empty) {
-            if (!empty) skip_element_body();
+        auto end_tag = read_children("output", [&](std::string_view name, std::size_t tag_start, bool empty) {
+            if (!empty) skip_element_body(name);
             if (pos_ - tag_start > batch_bytes_) {
                 if (open) layout_.batches.push_back({batch_begin, tag_start});
                 layout_.batches.push_back({tag_start, pos_, true});
@@ -292,7 +306,7 @@ private:
             if (child == "output")
                 read_output();
             else
-                skip_element_body();
+                skip_element_body(child);
         });
     }
 
@@ -308,6 +322,7 @@ private:
     std::size_t batch_bytes_;
     std::size_t pos_ = 0;
     std::size_t attributes_ = 0;
+    std::vector<std::string_view> open_;  // skip_element_body's open elements, innermost last
     feed_layout layout_;
 };
 
