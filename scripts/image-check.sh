@@ -20,20 +20,9 @@ die() {
     exit 1
 }
 
-# ---- a Docker engine
-started_dockerd=false
-if ! docker info >/dev/null 2>&1; then
-    command -v dockerd >/dev/null || die "no Docker engine (install docker.io: scripts/install-deps.sh)"
-    mkdir -p "$work/docker"
-    export DOCKER_HOST=unix://$work/docker/docker.sock
-    say "starting dockerd (vfs) on $DOCKER_HOST"
-    dockerd --storage-driver=vfs --iptables=false --bridge=none --data-root "$work/docker/data" \
-        --exec-root "$work/docker/exec" --pidfile "$work/docker/dockerd.pid" -H "$DOCKER_HOST" \
-        >"$work/docker/dockerd.log" 2>&1 &
-    started_dockerd=true
-    for _ in $(seq 120); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
-    docker info >/dev/null 2>&1 || { tail -n 20 "$work/docker/dockerd.log" >&2; die "dockerd did not start"; }
-fi
+# shellcheck source=lib/docker.sh
+. "$root/scripts/lib/docker.sh"
+docker_engine_start "$work"
 
 containers=()
 # shellcheck disable=SC2317  # invoked by the EXIT trap
@@ -47,34 +36,13 @@ cleanup() {
         docker rm -f "$container" >/dev/null 2>&1 || true
     done
     bash "$root/scripts/services.sh" stop "$work/services" >/dev/null 2>&1 || true
-    if [[ $started_dockerd == true && -f $work/docker/dockerd.pid ]]; then
-        kill "$(cat "$work/docker/dockerd.pid")" 2>/dev/null || true
-    fi
+    docker_engine_stop
     exit "$status"
 }
 trap cleanup EXIT
 
-# ---- the debian:12 base (Dockerfile: both stages), from the mirror apt already uses
-if ! docker image inspect debian:12 >/dev/null 2>&1; then
-    mirror=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n1)
-    mirror=${mirror:-http://deb.debian.org/debian}
-    if [[ ! -f $work/debian-12.tar ]]; then
-        say "debootstrap bookworm from $mirror (once; kept as $work/debian-12.tar)"
-        rm -rf "$work/rootfs"
-        debootstrap --variant=minbase bookworm "$work/rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 ||
-            { tail -n 20 "$work/debootstrap.log" >&2; die "debootstrap failed"; }
-        rm -rf "$work/rootfs/var/cache/apt/archives"/*.deb "$work/rootfs/var/lib/apt/lists"/*
-        tar -C "$work/rootfs" -cf "$work/debian-12.tar" .
-        rm -rf "$work/rootfs"
-    fi
-    docker import "$work/debian-12.tar" debian:12 >/dev/null
-fi
-docker image inspect debian:12-slim >/dev/null 2>&1 || docker tag debian:12 debian:12-slim
-
-# ---- the image
-say "docker build -t $image (compiles marquee in the build stage)"
-DOCKER_BUILDKIT=0 docker build --network host -t "$image" "$root" >"$work/build.log" 2>&1 ||
-    { tail -n 40 "$work/build.log" >&2; die "docker build failed (log: $work/build.log)"; }
+docker_base_image
+docker_marquee_image "$root" "$image" "$work/build.log"
 say "built $(docker image inspect -f '{{.Size}}' "$image" | awk '{ printf "%.0f MB", $1 / 1e6 }')"
 # Every library every binary loads resolves inside the image (the runtime package set is complete).
 missing=$(docker run --rm --network host --entrypoint sh "$image" -c 'ldd /usr/local/bin/marquee-* | grep "not found" || true')
