@@ -40,12 +40,26 @@ user() { # name password configure write read
     rabbitmqctl -q set_user_tags "$1"
     rabbitmqctl -q set_permissions -p / "$1" "$3" "$4" "$5"
 }
-if rabbitmqctl -q await_startup --timeout 300; then
+# await_startup waits for a node that is booting, but fails at once while the node has not yet
+# registered with epmd (just after the cookie appears, or always where the image ships a cookie):
+# so it is retried, for up to 5 minutes, while the server process lives.
+node_up=false
+for _ in $(seq 150); do
+    if rabbitmqctl -q await_startup --timeout 30 >/dev/null 2>&1; then
+        node_up=true
+        break
+    fi
+    kill -0 "$server" 2>/dev/null || break
+    sleep 2
+done
+if [[ $node_up == true ]]; then
     user marquee_scheduler "$MARQUEE_SCHEDULER_AMQP_PASSWORD" "$topology" "$topology" \
         '^marquee\.fetch(\.jobs|\.retry|\.dlx)?$'
     user marquee_worker "$MARQUEE_WORKER_AMQP_PASSWORD" "$topology" "$topology" "$topology"
     touch /tmp/marquee-users-ready
     echo "rabbitmq-entrypoint: users marquee_scheduler and marquee_worker ready"
+else
+    echo "rabbitmq-entrypoint: the node did not start; no users made (the healthcheck stays failing)" >&2
 fi
 # A signal interrupts `wait`: wait on until the server has stopped, and exit with its status.
 status=0
