@@ -36,9 +36,11 @@ docker_engine_stop() {
     pid=$(cat "$pidfile")
     kill "$pid" 2>/dev/null || return 0
     for _ in $(seq 60); do
-        kill -0 "$pid" 2>/dev/null || return 0
+        kill -0 "$pid" 2>/dev/null || break
         sleep 0.5
     done
+    # dockerd leaves its default network namespace mounted, which would make WORK_DIR undeletable.
+    umount "$docker_work_dir/docker/exec/netns/default" 2>/dev/null || true
 }
 
 # The debian:12 (and debian:12-slim) base, since no registry is reachable: scripts/debian-base.sh's
