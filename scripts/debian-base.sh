@@ -18,6 +18,8 @@ mirror=${mirror:-http://deb.debian.org/debian}
 echo "debian-base: debootstrap bookworm from $mirror into $tarball"
 rootfs=$(mktemp -d "$work/rootfs.XXXXXX")
 trap 'rm -rf "$rootfs"' EXIT
+# mktemp makes it 0700, and it becomes the image's "/": a non-root user could then run nothing.
+chmod 0755 "$rootfs"
 if ! debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >"$work/debootstrap.log" 2>&1; then
     tail -n 20 "$work/debootstrap.log" >&2
     echo "debian-base: debootstrap failed (log: $work/debootstrap.log)" >&2
