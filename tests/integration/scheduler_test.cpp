@@ -64,6 +64,19 @@ std::vector<marquee::amqp::delivery> drain(const mt::vhost& vh) {
     return out;
 }
 
+// The slot of each drained job, in delivery order; a message that is not a fetch job fails the test.
+std::vector<std::chrono::sys_seconds> scheduled_slots(const std::vector<marquee::amqp::delivery>& jobs) {
+    std::vector<std::chrono::sys_seconds> out;
+    for (const auto& d : jobs) {
+        auto parsed = marquee::jobs::parse_fetch_job(d.body);
+        if (const auto* job = std::get_if<marquee::jobs::fetch_job>(&parsed))
+            out.push_back(job->scheduled_for);
+        else
+            ADD_FAILURE() << "not a fetch job: " << d.body;
+    }
+    return out;
+}
+
 // How many jobs a scheduler's log says it published.
 long published_lines(const mt::process& p) {
     const auto log = p.log_text();
@@ -179,14 +192,9 @@ TEST(scheduler, two_daemons_publish_each_slot_once) {
     EXPECT_GE(from_a, 2) << "the first replica published";
     EXPECT_GE(from_b, 2) << "the second replica published";
     auto jobs = drain(vh);
-    std::set<std::chrono::sys_seconds> slots;
-    for (const auto& d : jobs) {
-        auto parsed = marquee::jobs::parse_fetch_job(d.body);
-        ASSERT_TRUE(std::holds_alternative<marquee::jobs::fetch_job>(parsed)) << d.body;
-        const auto& job = std::get<marquee::jobs::fetch_job>(parsed);
-        EXPECT_EQ(job.scheduled_for.time_since_epoch().count() % 2, 0) << "slots are aligned to the epoch";
-        slots.insert(job.scheduled_for);
-    }
+    const auto scheduled = scheduled_slots(jobs);
+    for (auto slot : scheduled) EXPECT_EQ(slot.time_since_epoch().count() % 2, 0) << "slots are aligned to the epoch";
+    const std::set<std::chrono::sys_seconds> slots(scheduled.begin(), scheduled.end());
     EXPECT_EQ(jobs.size(), slots.size()) << "a slot was published twice";
     EXPECT_EQ(static_cast<long>(jobs.size()), from_a + from_b) << "every job was published by exactly one replica";
     EXPECT_EQ(static_cast<long>(jobs.size()), count(db.url(), published_sql));
@@ -270,12 +278,8 @@ TEST(scheduler, kill9_then_restart_publishes_on_without_repeating_a_slot) {
     EXPECT_EQ(successor.wait_exit(30s), 0) << successor.log_text();
 
     auto jobs = drain(vh);
-    std::set<std::chrono::sys_seconds> slots;
-    for (const auto& d : jobs) {
-        auto parsed = marquee::jobs::parse_fetch_job(d.body);
-        ASSERT_TRUE(std::holds_alternative<marquee::jobs::fetch_job>(parsed)) << d.body;
-        slots.insert(std::get<marquee::jobs::fetch_job>(parsed).scheduled_for);
-    }
+    const auto scheduled = scheduled_slots(jobs);
+    const std::set<std::chrono::sys_seconds> slots(scheduled.begin(), scheduled.end());
     EXPECT_EQ(jobs.size(), slots.size()) << "no slot published twice across the kill";
     // Every job either scheduler logged is there; one more when the kill fell between a confirmed
     // publish and its log line.
@@ -341,12 +345,8 @@ TEST(scheduler, daemon_survives_dropped_connections) {
     EXPECT_EQ(daemon.wait_exit(30s), 0) << daemon.log_text();
 
     auto jobs = drain(vh);
-    std::set<std::chrono::sys_seconds> slots;
-    for (const auto& d : jobs) {
-        auto parsed = marquee::jobs::parse_fetch_job(d.body);
-        ASSERT_TRUE(std::holds_alternative<marquee::jobs::fetch_job>(parsed)) << d.body;
-        slots.insert(std::get<marquee::jobs::fetch_job>(parsed).scheduled_for);
-    }
+    const auto scheduled = scheduled_slots(jobs);
+    const std::set<std::chrono::sys_seconds> slots(scheduled.begin(), scheduled.end());
     EXPECT_EQ(jobs.size(), slots.size()) << "a slot was published twice";
     EXPECT_EQ(static_cast<long>(jobs.size()), count(db.url(), published_sql));
 }
