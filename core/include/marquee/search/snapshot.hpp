@@ -2,11 +2,16 @@
 // An immutable, in-memory copy of every searchable event, sorted and pre-rendered, so a search is
 // a binary search plus byte ranges to send or copy. Built off the request path, shared read-only
 // between threads.
+//
+// The events live in blocks of about block_events, each block's objects rendered into one buffer.
+// A change (with_changes) copies only the blocks it touches; the new snapshot shares every other
+// block with the old one, so a small change costs memory and time in proportion to its size.
 #include "marquee/search/query.hpp"
 #include "marquee/time/local_datetime.hpp"
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -29,15 +34,54 @@ struct event {
     time::instant ends_at;
 };
 
+/// An event as it is now, and where the snapshot being changed holds it (nullopt: a new event).
+struct event_change {
+    event now;
+    std::optional<time::instant> previous_starts_at;
+};
+
+namespace detail {
+
+struct snapshot_entry {
+    time::instant starts_at;
+    time::instant ends_at;
+    std::uint32_t begin;  // of the event's object in the block's rendered text
+    std::uint32_t end;    // one past it; a ',' follows every object
+};
+
+struct snapshot_block {
+    std::vector<snapshot_entry> entries;
+    std::string rendered;
+
+    std::string_view object(const snapshot_entry& e) const noexcept {
+        return {rendered.data() + e.begin, e.end - e.begin};
+    }
+};
+
+}  // namespace detail
+
+class snapshot_builder;
+
 class snapshot {
 public:
+    /// Events per block a full build aims for. A change splits a block grown past twice this and
+    /// merges one shrunk under a quarter of it with its neighbour.
+    static constexpr std::size_t block_events = 1024;
+
     /// Sorts `events` by (starts_at, id) and renders each once. Throws std::bad_alloc only.
     snapshot(std::int64_t data_version, std::vector<event> events);
 
     std::int64_t data_version() const noexcept { return data_version_; }
-    std::size_t size() const noexcept { return entries_.size(); }
+    std::size_t size() const noexcept { return size_; }
     /// Bytes of pre-rendered JSON held.
-    std::size_t rendered_bytes() const noexcept { return rendered_.size(); }
+    std::size_t rendered_bytes() const noexcept { return rendered_bytes_; }
+    std::size_t block_count() const noexcept { return blocks_.size(); }
+
+    /// A snapshot at `data_version` holding this one's events changed by `changes`: each replaces
+    /// the event with its id at its previous_starts_at, or is added when it has none. Shares every
+    /// block the changes leave alone. Throws std::invalid_argument when a previous position holds
+    /// no such event or an id repeats (the caller's index is out of step: build anew).
+    std::shared_ptr<const snapshot> with_changes(std::int64_t data_version, std::vector<event_change> changes) const;
 
     /// Appends the JSON objects of the events matching `q`, comma-separated, in (starts_at, id)
     /// order. Throws std::bad_alloc only.
@@ -52,45 +96,79 @@ public:
     std::optional<std::size_t> match_ranges(const query& q, std::span<std::string_view> out) const noexcept;
 
 private:
-    struct entry {
-        time::instant starts_at;
-        time::instant ends_at;
-        std::size_t begin;  // of the event's object in rendered_
-        std::size_t end;    // one past it
-    };
+    friend class snapshot_builder;
+    using block = detail::snapshot_block;
+    using entry = detail::snapshot_entry;
 
-    // Calls f(begin, end) for each maximal run of matching events, in order; the runs' objects
-    // are rendered_[begin, end) and need a ',' between runs.
+    explicit snapshot(std::int64_t data_version) : data_version_(data_version) {}
+    void push_block(std::shared_ptr<const block> b);
+
+    // Calls f(view) for each maximal run of matching events within a block, in order; runs need a
+    // ',' between them (each view is followed by one in its block's text).
     template <class F>
     void for_each_run(const query& q, F&& f) const {
-        auto first = entries_.begin();
-        auto last = entries_.end();
+        std::size_t b = 0;
         if (q.starts_at)
-            first = std::lower_bound(first, last, *q.starts_at,
-                                     [](const entry& e, time::instant t) { return e.starts_at < t; });
-        // Ingestion guarantees end >= start, so nothing starting after ends_at can end before it.
-        if (q.ends_at)
-            last = std::upper_bound(first, last, *q.ends_at,
-                                    [](time::instant t, const entry& e) { return t < e.starts_at; });
-        if (first == last) return;
-        if (!q.ends_at) {
-            f(first->begin, (last - 1)->end);
-            return;
-        }
-        auto it = first;
-        while (it != last) {
-            while (it != last && it->ends_at > *q.ends_at) ++it;
-            if (it == last) break;
-            auto run_begin = it;
-            while (it != last && it->ends_at <= *q.ends_at) ++it;
-            f(run_begin->begin, (it - 1)->end);
+            b = static_cast<std::size_t>(std::lower_bound(last_starts_.begin(), last_starts_.end(), *q.starts_at) -
+                                         last_starts_.begin());
+        for (; b < blocks_.size(); ++b) {
+            // Ingestion guarantees end >= start, so nothing starting after ends_at can end before it.
+            if (q.ends_at && first_starts_[b] > *q.ends_at) break;
+            const block& blk = *blocks_[b];
+            auto first = blk.entries.begin();
+            auto last = blk.entries.end();
+            if (q.starts_at)
+                first = std::lower_bound(first, last, *q.starts_at,
+                                         [](const entry& e, time::instant t) { return e.starts_at < t; });
+            if (q.ends_at)
+                last = std::upper_bound(first, last, *q.ends_at,
+                                        [](time::instant t, const entry& e) { return t < e.starts_at; });
+            if (first == last) continue;
+            auto run = [&](auto run_begin, auto run_last) {
+                f(std::string_view(blk.rendered.data() + run_begin->begin, run_last->end - run_begin->begin));
+            };
+            if (!q.ends_at) {
+                run(first, last - 1);
+                continue;
+            }
+            auto it = first;
+            while (it != last) {
+                while (it != last && it->ends_at > *q.ends_at) ++it;
+                if (it == last) break;
+                auto run_begin = it;
+                while (it != last && it->ends_at <= *q.ends_at) ++it;
+                run(run_begin, it - 1);
+            }
         }
     }
 
     std::int64_t data_version_;
-    std::vector<entry> entries_;
-    // Every object, in order, joined by ',' so a run of matches is one contiguous range.
-    std::string rendered_;
+    std::vector<std::shared_ptr<const block>> blocks_;
+    // Each block's first and last starts_at, for the binary search over blocks.
+    std::vector<time::instant> first_starts_;
+    std::vector<time::instant> last_starts_;
+    std::size_t size_ = 0;
+    std::size_t rendered_bytes_ = 0;
+};
+
+/// Builds a snapshot from events handed over one at a time in (starts_at, id) order, as a
+/// streaming load reads them, without holding them all at once.
+class snapshot_builder {
+public:
+    explicit snapshot_builder(std::int64_t data_version);
+    /// Renders `e` into the snapshot. Throws std::invalid_argument when `e` does not come after
+    /// the previous event in (starts_at, id) order.
+    void add(const event& e);
+    std::size_t size() const noexcept { return built_->size_ + (current_ ? current_->entries.size() : 0); }
+    /// The snapshot; the builder is spent.
+    std::shared_ptr<const snapshot> finish();
+
+private:
+    void close_block();
+
+    std::shared_ptr<snapshot> built_;
+    std::unique_ptr<detail::snapshot_block> current_;
+    std::string last_id_;
 };
 
 }  // namespace marquee::search
