@@ -92,6 +92,42 @@ TEST(ingestion, an_unchanged_feed_writes_nothing_but_last_seen) {
     EXPECT_EQ(scalar(db, "SELECT count(*) FROM event_history"), "3") << "one row per event, when it appeared";
 }
 
+// The API's deltas (migrations/0004) read `changed_version > held`: every searchable row a run
+// writes must carry the version that run bumped to, and rows it leaves alone keep theirs.
+TEST(ingestion, stamps_what_it_changes_with_the_version_it_bumps_to) {
+    auto db = mt::fresh_database();
+    auto zone = std::string("<zone zone_id='1' price='10'/>");
+    auto online = [&](const std::string& id, const std::string& title) {
+        return show(id, "online", title, "2021-06-30T21:00:00", "2021-06-30T22:00:00", zone);
+    };
+    ASSERT_EQ(ingest(db, write_feed("first", feed(online("1", "One") + online("2", "Two")))), 0);
+    auto first = scalar(db, "SELECT version FROM data_version");
+    EXPECT_EQ(scalar(db, "SELECT string_agg(DISTINCT changed_version::text, ',') FROM events"), first);
+
+    ASSERT_EQ(ingest(db, write_feed("second", feed(online("1", "One") + online("2", "Two, renamed")))), 0);
+    auto second = scalar(db, "SELECT version FROM data_version");
+    EXPECT_NE(second, first);
+    EXPECT_EQ(event_field(db, "1", "changed_version"), first) << "unchanged, so not stamped again";
+    EXPECT_EQ(event_field(db, "2", "changed_version"), second);
+
+    // Only a never-online event is new: nothing searchable changed, so no bump and no stamp.
+    ASSERT_EQ(ingest(db, write_feed("third", feed(online("1", "One") + online("2", "Two, renamed") +
+                                                  show("3", "offline", "Three", "2021-06-30T21:00:00",
+                                                       "2021-06-30T22:00:00", zone)))),
+              0);
+    EXPECT_EQ(scalar(db, "SELECT version FROM data_version"), second);
+    EXPECT_EQ(event_field(db, "3", "changed_version"), "0");
+
+    // It goes online: searchable from now on, stamped with the new version.
+    ASSERT_EQ(
+        ingest(db, write_feed("fourth", feed(online("1", "One") + online("2", "Two, renamed") + online("3", "Three")))),
+        0);
+    auto fourth = scalar(db, "SELECT version FROM data_version");
+    EXPECT_NE(fourth, second);
+    EXPECT_EQ(event_field(db, "3", "changed_version"), fourth);
+    EXPECT_EQ(scalar(db, "SELECT count(*) FROM events WHERE changed_version > " + second), "1");
+}
+
 TEST(ingestion, keeps_the_stored_version_of_an_event_that_turns_invalid) {
     auto db = mt::fresh_database();
     ASSERT_EQ(ingest(db, write_feed("valid", feed(show("7", "online", "Good", "2021-06-30T21:00:00",

@@ -99,8 +99,16 @@ CREATE TEMP TABLE stage_winners ON COMMIT DROP AS
 SELECT DISTINCT ON (id) * FROM stage_events ORDER BY id, seq DESC;
 ANALYZE stage_winners)sql";
 
-// $1 provider. Writes new and changed events, appends history when the sell mode, dates or price
-// range moved (or the event is new), and returns how many events were written.
+// Whether merge_events will write a searchable row: a new or changed event that is online now or
+// was once. Only then is the data version bumped (and its row locked until commit).
+inline constexpr const char* changes_searchable = R"sql(
+SELECT EXISTS (SELECT 1 FROM stage_winners w LEFT JOIN events e ON e.id = w.id
+                WHERE w.kind IN ('n', 'c') AND (w.sell_mode = 'online' OR e.ever_online)))sql";
+
+// $1 provider, $2 the data version this transaction bumped to (null when it changes nothing
+// searchable). Writes new and changed events stamped with $2 (migrations/0004), appends history
+// when the sell mode, dates or price range moved (or the event is new), and returns how many
+// events were written.
 inline constexpr const char* merge_events = R"sql(
 WITH prior AS (
     SELECT e.id, e.sell_mode, e.start_local, e.end_local, e.min_price, e.max_price
@@ -109,10 +117,11 @@ WITH prior AS (
     INSERT INTO events AS e (
         id, provider, base_event_id, event_id, title, sell_mode, organizer_company_id,
         start_local, end_local, starts_at, ends_at, sell_from, sell_to, sold_out, min_price, max_price,
-        zone_count, ever_online, content_hash, first_seen_at, last_seen_at, changed_at)
+        zone_count, ever_online, content_hash, first_seen_at, last_seen_at, changed_at, changed_version)
     SELECT w.id, $1, w.base_event_id, w.event_id, w.title, w.sell_mode, w.organizer_company_id,
            w.start_local, w.end_local, w.starts_at, w.ends_at, w.sell_from, w.sell_to, w.sold_out,
-           w.min_price, w.max_price, w.zone_count, w.sell_mode = 'online', w.content_hash, now(), now(), now()
+           w.min_price, w.max_price, w.zone_count, w.sell_mode = 'online', w.content_hash, now(), now(), now(),
+           COALESCE($2::bigint, 0)
       FROM stage_winners w
      WHERE w.kind IN ('n', 'c')
     ON CONFLICT (id) DO UPDATE SET
@@ -124,9 +133,9 @@ WITH prior AS (
         min_price = excluded.min_price, max_price = excluded.max_price, zone_count = excluded.zone_count,
         ever_online = e.ever_online OR excluded.ever_online,
         content_hash = excluded.content_hash, last_seen_at = excluded.last_seen_at,
-        changed_at = excluded.changed_at
+        changed_at = excluded.changed_at, changed_version = COALESCE($2::bigint, e.changed_version)
     WHERE e.content_hash IS DISTINCT FROM excluded.content_hash
-    RETURNING e.id, e.sell_mode, e.start_local, e.end_local, e.min_price, e.max_price, e.ever_online
+    RETURNING e.id, e.sell_mode, e.start_local, e.end_local, e.min_price, e.max_price
 ), history AS (
     INSERT INTO event_history (event, observed_at, sell_mode, start_local, end_local, min_price, max_price)
     SELECT x.id, now(), x.sell_mode, x.start_local, x.end_local, x.min_price, x.max_price
@@ -135,7 +144,7 @@ WITH prior AS (
         OR (p.sell_mode, p.start_local, p.end_local, p.min_price, p.max_price)
            IS DISTINCT FROM (x.sell_mode, x.start_local, x.end_local, x.min_price, x.max_price)
 )
-SELECT count(*), count(*) FILTER (WHERE ever_online) FROM written)sql";
+SELECT count(*) FROM written)sql";
 
 // Unchanged events: only the time they were last seen moves.
 inline constexpr const char* touch_unchanged = R"sql(
@@ -166,6 +175,7 @@ DELETE FROM zones z
  USING stage_winners w
  WHERE w.kind = 'c' AND z.event = w.id AND z.position >= w.zone_count)sql";
 
+// Locks the version row until commit: bumps are serialised, so versions follow commit order.
 inline constexpr const char* bump_data_version = R"sql(
 UPDATE data_version SET version = version + 1, changed_at = now() RETURNING version)sql";
 

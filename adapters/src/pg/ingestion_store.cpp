@@ -117,15 +117,19 @@ ingestion_report ingestion_store::ingest_in_transaction(std::int64_t run_id, con
     report.events_unchanged = totals.events_unchanged;
 
     tx.exec0(ingestion_sql::pick_winners);
-    auto merged = tx.exec_params1(ingestion_sql::merge_events, provider.name);
-    report.events_changed = merged[0].as<std::size_t>();
-    auto searchable_written = merged[1].as<std::size_t>();
     tx.exec0(ingestion_sql::touch_unchanged);
     tx.exec0(ingestion_sql::merge_zones);
     tx.exec0(ingestion_sql::trim_zones);
-    if (searchable_written > 0) {
-        report.data_version = tx.exec1(ingestion_sql::bump_data_version)[0].as<std::int64_t>();
-        tx.exec_params(ingestion_sql::notify_data_version, std::to_string(report.data_version));
+    // The version is bumped last, just before the rows it stamps are written: its row stays locked
+    // until commit, so the shorter the rest of the transaction, the less other providers wait.
+    std::optional<std::int64_t> stamp;
+    if (tx.exec1(ingestion_sql::changes_searchable)[0].as<bool>())
+        stamp = tx.exec1(ingestion_sql::bump_data_version)[0].as<std::int64_t>();
+    auto merged = tx.exec_params1(ingestion_sql::merge_events, provider.name, stamp);
+    report.events_changed = merged[0].as<std::size_t>();
+    if (stamp) {
+        report.data_version = *stamp;
+        tx.exec_params(ingestion_sql::notify_data_version, std::to_string(*stamp));
     }
     tx.exec_params(ingestion_sql::succeed_run, run_id, static_cast<long long>(report.events_seen),
                    static_cast<long long>(report.events_changed), static_cast<long long>(report.events_rejected));
