@@ -55,6 +55,9 @@ kill_tagged() {
 
 # TIME-WAIT leftovers of an earlier run do not count: the servers bind with SO_REUSEADDR.
 port_busy() { [[ -n $(ss -Htan exclude time-wait "sport = :$1" 2>/dev/null) ]]; }
+# Someone listens on the port. Closed connections of a stopped server (FIN-WAIT, until their clients
+# notice) keep it busy by port_busy, but a server setting SO_REUSEADDR, as PostgreSQL does, binds it.
+port_listened() { [[ -n $(ss -Htln "sport = :$1" 2>/dev/null) ]]; }
 
 accepts_tcp() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
