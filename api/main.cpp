@@ -37,8 +37,11 @@ void register_source_metrics(marquee::metrics::registry& registry, const marquee
             if (!source.current()) return -1.0;
             return std::chrono::duration<double>(std::chrono::system_clock::now() - source.verified_at()).count();
         });
-    registry.make_callback_counter("marquee_api_snapshot_loads_total", "Snapshots loaded from the database",
+    registry.make_callback_counter("marquee_api_snapshot_loads_total", "Full loads of the snapshot from the database",
                                    [&source] { return static_cast<double>(source.loads()); });
+    registry.make_callback_counter("marquee_api_snapshot_deltas_total",
+                                   "Changes applied to the snapshot without a full load",
+                                   [&source] { return static_cast<double>(source.deltas()); });
     registry.make_callback_counter("marquee_api_database_failures_total",
                                    "Failed database connections, statements or loads",
                                    [&source] { return static_cast<double>(source.failures()); });
@@ -49,6 +52,7 @@ void register_source_metrics(marquee::metrics::registry& registry, const marquee
 int main(int argc, char** argv) {
     CLI::App app{"Serves the event search API from an in-memory snapshot of PostgreSQL.", "marquee-api"};
     std::string database_url;
+    std::string notify_database_url;
     std::string listen = "127.0.0.1:8080";
     marquee::config::log_settings logging;
     unsigned threads = std::max(1U, std::thread::hardware_concurrency());
@@ -61,7 +65,11 @@ int main(int argc, char** argv) {
     unsigned cache_max_age = 5;
     std::string access_log = "errors";
     namespace config = marquee::config;
-    config::add(app, "--database-url", "DATABASE_URL", database_url, "PostgreSQL URI");
+    config::add(app, "--database-url", "DATABASE_URL", database_url, "PostgreSQL URI (a streaming replica will do)");
+    config::add(app, "--notify-database-url", "API_NOTIFY_DATABASE_URL", notify_database_url,
+                "PostgreSQL URI to LISTEN on for new data versions: the primary, when --database-url is a replica "
+                "(a replica cannot LISTEN; without this, only --refresh-interval finds changes). Default: "
+                "--database-url");
     config::add(app, "--api-listen", "API_LISTEN", listen, "Address to serve on, host:port");
     config::add(app, "--threads", "API_THREADS", threads, "I/O threads")->check(CLI::Range(1U, 256U));
     config::add(app, "--read-timeout", "API_READ_TIMEOUT", read_timeout,
@@ -91,6 +99,7 @@ int main(int argc, char** argv) {
     return config::run(app, argc, argv, [&] {
         marquee::config::start_logging("api", logging);
         config::check_database_url(database_url);
+        if (!notify_database_url.empty()) config::check_database_url(notify_database_url, "API_NOTIFY_DATABASE_URL");
         auto address = config::parse_listen_address(listen, "API_LISTEN");
 
         marquee::api::server_options options;
@@ -106,6 +115,7 @@ int main(int argc, char** argv) {
 
         marquee::pg::snapshot_source_options source_options;
         source_options.database_url = database_url;
+        source_options.notify_url = notify_database_url;
         source_options.refresh_interval = config::milliseconds_of_seconds(refresh_interval);
         source_options.statement_timeout = config::milliseconds_of_seconds(statement_timeout);
 

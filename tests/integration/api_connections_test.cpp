@@ -332,8 +332,9 @@ TEST_F(api_connections, low_open_file_limit_is_raised_and_the_cap_fitted_below_i
     mt::execute(admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + db_.name() +
                            "' AND pid <> pg_backend_pid()");
     mt::execute(db_.url(),
-                "UPDATE events SET title = 'Renamed' WHERE event_id = '2';"
-                "UPDATE data_version SET version = version + 1, changed_at = now()");
+                "BEGIN; UPDATE data_version SET version = version + 1, changed_at = now();"
+                "UPDATE events SET title = 'Renamed', changed_version = (SELECT version FROM data_version)"
+                " WHERE event_id = '2'; COMMIT;");
     EXPECT_TRUE(mt::wait_until(
         [&] { return held.back()->get(small_query).body.find("\"title\":\"Renamed\"") != std::string::npos; }, 60s,
         "the API reconnected to PostgreSQL and serves the change"));

@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 namespace mt = marquee::testing;
 using namespace std::chrono_literals;
 
@@ -188,8 +191,9 @@ TEST_F(api, notify_refreshes_without_restart) {
     start_ready({"--refresh-interval", "3600"});
     ASSERT_EQ(get("/search?ends_at=2021-06-30T20:00:00Z").body, events_body({camela}));
     mt::execute(db_.url(),
-                "BEGIN; UPDATE events SET title = 'Camela' WHERE id = 'b0000000-0000-5000-8000-000000000001';"
-                "UPDATE data_version SET version = version + 1, changed_at = now();"
+                "BEGIN; UPDATE data_version SET version = version + 1, changed_at = now();"
+                "UPDATE events SET title = 'Camela', changed_version = (SELECT version FROM data_version)"
+                " WHERE id = 'b0000000-0000-5000-8000-000000000001';"
                 "SELECT pg_notify('marquee_data_version', (SELECT version::text FROM data_version)); COMMIT;");
     EXPECT_TRUE(mt::wait_until(
         [&] {
@@ -201,10 +205,113 @@ TEST_F(api, notify_refreshes_without_restart) {
 TEST_F(api, version_check_refreshes_without_notify) {
     start_ready({"--refresh-interval", "0.2"});
     mt::execute(db_.url(),
-                "UPDATE events SET ever_online = true WHERE id = 'c0000000-0000-5000-8000-000000000003';"
-                "UPDATE data_version SET version = version + 1");
+                "BEGIN; UPDATE data_version SET version = version + 1;"
+                "UPDATE events SET ever_online = true, changed_version = (SELECT version FROM data_version)"
+                " WHERE id = 'c0000000-0000-5000-8000-000000000003'; COMMIT;");
     EXPECT_TRUE(mt::wait_until([&] { return get("/search").body.find("Never online") != std::string::npos; }, 10s,
                                "the newly searchable event is served"));
+}
+
+// A committed change reaches the snapshot as a delta (only the rows stamped above the held
+// version are read); the full load happens once, at start.
+TEST_F(api, applies_changes_as_deltas_without_a_full_load) {
+    start_ready({"--refresh-interval", "3600"});
+    for (const char* title : {"Camela 1", "Camela 2", "Camela 3"}) {
+        mt::execute(db_.url(), std::string("BEGIN; UPDATE data_version SET version = version + 1;"
+                                           "UPDATE events SET title = '") +
+                                   title +
+                                   "', changed_version = (SELECT version FROM data_version)"
+                                   " WHERE id = 'b0000000-0000-5000-8000-000000000001';"
+                                   "SELECT pg_notify('marquee_data_version', (SELECT version::text FROM data_version));"
+                                   "COMMIT;");
+        ASSERT_TRUE(mt::wait_until(
+            [&] { return get("/search").body.find(std::string("\"title\":\"") + title + "\"") != std::string::npos; },
+            10s, title));
+    }
+    auto metrics = get("/metrics").body;
+    EXPECT_NE(metrics.find("\nmarquee_api_snapshot_loads_total 1\n"), std::string::npos) << metrics;
+    EXPECT_NE(metrics.find("\nmarquee_api_snapshot_deltas_total 3\n"), std::string::npos) << metrics;
+    // Every other event is served as before, in order.
+    auto body = get("/search").body;
+    EXPECT_LT(body.find("Camela 3"), body.find("Summer"));
+}
+
+// A version lower than the one held (a database restored from a backup) cannot be reached by a
+// delta: the snapshot is loaded in full, unstamped rows included.
+TEST_F(api, loads_in_full_when_the_version_goes_back) {
+    start_ready({"--refresh-interval", "0.2"});
+    mt::execute(db_.url(),
+                "BEGIN; UPDATE data_version SET version = version + 5;"
+                "UPDATE events SET title = 'Restored', changed_version = 0"
+                " WHERE id = 'b0000000-0000-5000-8000-000000000001'; COMMIT;");
+    ASSERT_TRUE(mt::wait_until([&] { return get("/readyz").body.find("\"data_version\":6") != std::string::npos; }, 10s,
+                               "version 6 loaded"));
+    EXPECT_EQ(get("/search").body.find("Restored"), std::string::npos) << "unstamped: no delta sees it";
+    mt::execute(db_.url(), "UPDATE data_version SET version = 2");
+    EXPECT_TRUE(mt::wait_until([&] { return get("/search").body.find("Restored") != std::string::npos; }, 10s,
+                               "the full load at version 2 serves the unstamped row"));
+    EXPECT_NE(get("/metrics").body.find("\nmarquee_api_snapshot_loads_total 2\n"), std::string::npos);
+}
+
+// A PostgreSQL streaming replica serves the API's reads; the primary, which a hot standby cannot
+// stand in for, tells it of new versions, applied once the replica has replayed them. A restart
+// of the replica costs no answer.
+TEST_F(api, serves_from_a_streaming_replica_told_of_changes_by_the_primary) {
+    const auto replica = mt::replica_url(db_.name());
+    ASSERT_TRUE(mt::wait_until(
+        [&] {
+            try {
+                return mt::query_scalar(replica, "SELECT count(*) FROM events") == "4";
+            } catch (const std::exception&) {
+                return false;  // the schema has not been replayed yet
+            }
+        },
+        30s, "the seed reaches the replica"));
+    start({"--refresh-interval", "3600", "--notify-database-url", db_.url()}, replica);
+    ASSERT_TRUE(mt::wait_until([&] { return get("/readyz").status == 200; }, 30s, "marquee-api is ready"));
+    EXPECT_EQ(get("/search").body, events_body({cafe, camela, summer}));
+    auto api_sessions = [](const std::string& url) {
+        return mt::query_scalar(url,
+                                "SELECT count(*) FROM pg_stat_activity"
+                                " WHERE application_name = 'marquee-api' AND datname = current_database()");
+    };
+    EXPECT_EQ(api_sessions(replica), "1") << "the snapshot is read on the replica";
+    EXPECT_EQ(api_sessions(db_.url()), "1") << "only the listener is on the primary";
+
+    auto rename = [&](const std::string& title) {
+        mt::execute(db_.url(),
+                    "BEGIN; UPDATE data_version SET version = version + 1;"
+                    "UPDATE events SET title = '" +
+                        title +
+                        "', changed_version = (SELECT version FROM data_version)"
+                        " WHERE id = 'b0000000-0000-5000-8000-000000000001';"
+                        "SELECT pg_notify('marquee_data_version', (SELECT version::text FROM data_version));"
+                        "COMMIT;");
+    };
+    auto serves = [&](const std::string& title) {
+        return get("/search").body.find("\"title\":\"" + title + "\"") != std::string::npos;
+    };
+    rename("Replayed");
+    EXPECT_TRUE(mt::wait_until([&] { return serves("Replayed"); }, 10s, "the change is served from the replica"));
+
+    std::atomic<bool> restarting{true};
+    std::atomic<int> answered{0};
+    std::atomic<int> failed{0};
+    std::thread client([&] {
+        while (restarting.load()) {
+            (get("/search").status == 200 ? answered : failed).fetch_add(1);
+            std::this_thread::sleep_for(5ms);
+        }
+    });
+    auto restarted = mt::restart_replica();
+    restarting.store(false);
+    client.join();
+    ASSERT_EQ(restarted.exit_code, 0) << restarted.output;
+    EXPECT_GT(answered.load(), 0);
+    EXPECT_EQ(failed.load(), 0) << "searches answer from memory while the replica restarts";
+    rename("After restart");
+    EXPECT_TRUE(mt::wait_until([&] { return serves("After restart"); }, 30s,
+                               "the API reconnected to the replica and serves the next change"));
 }
 
 TEST_F(api, keeps_serving_while_the_database_is_unreachable) {
@@ -239,9 +346,12 @@ TEST_F(api, answers_503_until_the_first_load) {
     mt::execute(mt::services().database_url, "ALTER DATABASE " + later.name() + " ALLOW_CONNECTIONS true");
     later.migrate();
     // The API may load the empty schema between the migration and the seed (its refresh runs every
-    // 0.2 s); the seed then announces itself the way the worker does, with a new data version.
+    // 0.2 s); the seed then announces itself the way the worker does: a new data version, and the
+    // rows stamped with it, so a delta finds them.
     mt::execute(later.url(), seed_sql);
-    mt::execute(later.url(), "UPDATE data_version SET version = version + 1");
+    mt::execute(later.url(),
+                "BEGIN; UPDATE data_version SET version = version + 1;"
+                "UPDATE events SET changed_version = (SELECT version FROM data_version); COMMIT;");
     EXPECT_TRUE(mt::wait_until([&] { return get("/readyz").status == 200; }, 30s, "ready after the first load"));
     const auto expected = events_body({cafe, camela, summer});
     EXPECT_TRUE(mt::wait_until([&] { return get("/search").body == expected; }, 30s, "the seeded events are served"));

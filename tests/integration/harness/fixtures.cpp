@@ -150,6 +150,20 @@ command_result restart_postgres() {
     return {p.wait_exit(90s).value_or(-1), p.log_text()};
 }
 
+std::string replica_url(const std::string& name) {
+    const auto& values = services().values;
+    auto it = values.find("REPLICA_DATABASE_URL");
+    if (it == values.end())
+        throw std::runtime_error("the test services run without a streaming replica: start them with PG_REPLICA=1");
+    return it->second.substr(0, it->second.rfind('/') + 1) + name;
+}
+
+command_result restart_replica() {
+    process p("/bin/bash", {(source_dir() / "scripts/services.sh").string(), "restart-replica",
+                            services().values.at("SERVICES_DIR")});
+    return {p.wait_exit(150s).value_or(-1), p.log_text()};
+}
+
 std::string database_fingerprint(const std::string& db_url) {
     return query_scalar(db_url,
                         "SELECT md5(string_agg(id::text || title || sell_mode || start_local::text || end_local::text "

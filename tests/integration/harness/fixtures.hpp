@@ -87,6 +87,14 @@ long queue_depth(const vhost& vh, std::string_view queue);
 /// it, so that `services.sh stop` still finds it; every session is cut.
 command_result restart_postgres();
 
+/// The URL of database `name` on the services' streaming replica. Throws std::runtime_error when
+/// the services run without one (scripts/services.sh start with PG_REPLICA=1 starts it).
+std::string replica_url(const std::string& name);
+
+/// Restarts the services' streaming replica (scripts/services.sh restart-replica); every session
+/// on it is cut.
+command_result restart_replica();
+
 /// What ingestions left behind (events, zones, history), independent of timestamps and run ids:
 /// equal fingerprints mean equal stored data.
 std::string database_fingerprint(const std::string& db_url);
