@@ -113,9 +113,10 @@ bool matches_if_none_match(std::string_view header, std::string_view etag) noexc
     return false;
 }
 
-// "<version>-[x]<starts_at_us>-[x]<ends_at_us>", quoted; 'x' marks an absent bound. Written with
+// "<version>-[x]<starts_at_us>-[x]<ends_at_us>", quoted; 'x' marks an absent bound. A page adds
+// "-p<limit>" and, after the first, "-<after starts_at_us>.<after id in hex>". Written with
 // to_chars because it runs for every search, cached or not.
-void set_etag(response& r, const query_key& key) {
+void set_etag(response& r, const query_key& key, const search::query& q) {
     char* out = r.etag_storage.data();
     char* end = out + r.etag_storage.size();
     *out++ = '"';
@@ -126,30 +127,90 @@ void set_etag(response& r, const query_key& key) {
     *out++ = '-';
     if (!key.has_ends_at) *out++ = 'x';
     out = std::to_chars(out, end, key.ends_at_us).ptr;
+    if (q.limit) {
+        *out++ = '-';
+        *out++ = 'p';
+        out = std::to_chars(out, end, *q.limit).ptr;
+    }
+    if (q.after) {
+        constexpr std::string_view hex = "0123456789abcdef";
+        *out++ = '-';
+        out = std::to_chars(out, end, q.after->starts_at.time_since_epoch().count()).ptr;
+        *out++ = '.';
+        for (unsigned char c : q.after->id()) {
+            *out++ = hex[c >> 4];
+            *out++ = hex[c & 15];
+        }
+    }
     *out++ = '"';
     r.etag_length = static_cast<std::size_t>(out - r.etag_storage.data());
+}
+static_assert(std::tuple_size_v<decltype(response::etag_storage)> >=
+                  2 + 20 + 2 * 22 + 2 + 5 + 2 + 20 + 2 * search::max_page_id_length,
+              "a page's ETag fits");
+
+// The target of the next page: the request's own query string with the cursor replaced.
+std::string next_link(std::string_view query_string, std::string_view cursor) {
+    std::string link = "</search?";
+    std::size_t pos = 0;
+    while (pos <= query_string.size()) {
+        auto amp = query_string.find('&', pos);
+        if (amp == std::string_view::npos) amp = query_string.size();
+        auto pair = query_string.substr(pos, amp - pos);
+        pos = amp + 1;
+        if (pair.empty()) continue;
+        std::array<char, 8> key{};
+        auto length = search::percent_decode(pair.substr(0, pair.find('=')), key.data(), key.size());
+        if (length && std::string_view(key.data(), *length) == "cursor") continue;
+        link.append(pair);
+        link.push_back('&');
+    }
+    link.append("cursor=");
+    link.append(cursor);
+    link.append(">; rel=\"next\"");
+    return link;
 }
 
 // The answer to `q` as ranges of the snapshot's own bytes, sent without a copy however many there
 // are (the server sends them in as many sendmsg calls as it takes). Most answers fall into a few
 // runs, found without allocating; more runs are looked for again with room for four times as many.
+// A page's body owns its tail (it names the next cursor) besides the snapshot its ranges are in.
+struct page_owner {
+    std::shared_ptr<const search::snapshot> snapshot;
+    std::string tail;
+};
+
+// The body answering `q`; for a page, `next_cursor` is set when another page follows.
 std::shared_ptr<const response_body> search_body(const std::shared_ptr<const search::snapshot>& s,
-                                                 const search::query& q) {
+                                                 const search::query& q, std::string* next_cursor = nullptr) {
     std::array<std::string_view, max_gathered_ranges> few;
     std::vector<std::string_view> many;
     std::span<std::string_view> ranges = few;
-    auto n = s->match_ranges(q, ranges);
+    std::optional<search::page_end> next;
+    auto n = s->match_ranges(q, ranges, &next);
     while (!n) {
         many.resize(ranges.size() * 4);
         ranges = many;
-        n = s->match_ranges(q, ranges);
+        n = s->match_ranges(q, ranges, &next);
     }
     std::vector<std::string_view> pieces;
     pieces.reserve(*n + 2);
     pieces.push_back(search::search_head);
     pieces.insert(pieces.end(), ranges.begin(), ranges.begin() + static_cast<std::ptrdiff_t>(*n));
-    pieces.push_back(search::search_tail);
-    return std::make_shared<const response_body>(s, std::move(pieces));
+    if (!q.limit) {
+        pieces.push_back(search::search_tail);
+        return std::make_shared<const response_body>(s, std::move(pieces));
+    }
+    auto owner = std::make_shared<page_owner>();
+    owner->snapshot = s;
+    if (next) {
+        *next_cursor = search::encode_cursor(q, next->starts_at, next->id);
+        owner->tail = R"(],"next_cursor":")" + *next_cursor + R"("},"error":null})";
+    } else {
+        owner->tail = R"(],"next_cursor":null},"error":null})";
+    }
+    pieces.push_back(owner->tail);
+    return std::make_shared<const response_body>(std::move(owner), std::move(pieces));
 }
 
 response search(std::string_view query_string, const request& req, const service_state& state) {
@@ -167,9 +228,16 @@ response search(std::string_view query_string, const request& req, const service
     r.which = route::search;
     r.content_type = json_type;
     r.cache_control = state.search_cache_control;
-    set_etag(r, key);
+    set_etag(r, key, q);
     if (!req.if_none_match.empty() && matches_if_none_match(req.if_none_match, r.etag())) {
         r.status = 304;
+        return r;
+    }
+    if (q.limit) {
+        // Pages are not cached: each cursor is its own key, and a page costs a few binary searches.
+        std::string next_cursor;
+        r.body = search_body(state.snapshot, q, &next_cursor);
+        if (!next_cursor.empty()) r.link = next_link(query_string, next_cursor);
         return r;
     }
     if (state.cache) r.body = state.cache->find(key);

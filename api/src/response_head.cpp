@@ -53,6 +53,7 @@ void write_response_head(std::string& head, const response& r, std::string_view 
     if (r.etag_length != 0) append_field(head, "ETag", r.etag());
     if (!r.cache_control.empty()) append_field(head, "Cache-Control", r.cache_control);
     if (!r.allow.empty()) append_field(head, "Allow", r.allow);
+    if (!r.link.empty()) append_field(head, "Link", r.link);
     append_field(head, "X-Request-Id", request_id);
     if (close)
         head.append("Connection: close\r\n");

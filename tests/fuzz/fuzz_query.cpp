@@ -3,7 +3,8 @@
 // Oracles: no crash or sanitizer report; only 200/304/400/404/405; every body is valid JSON whose
 // strings are valid UTF-8; escaping valid UTF-8 round-trips; and over a small snapshot generated
 // from the input, /search answers exactly what a plain reference filter (every event, one by one,
-// start and end compared with the query's bounds, sorted by start then id) picks.
+// start and end compared with the query's bounds, sorted by start then id) picks; a page (limit,
+// cursor) and the pages its Link headers lead to are exactly the rest of that, in order.
 #include "marquee/api/handler.hpp"
 #include "marquee/api/response_cache.hpp"
 #include "marquee/json/escape.hpp"
@@ -126,6 +127,7 @@ std::vector<std::string> reference_filter(std::vector<marquee::search::event> ev
 
 void check_against_the_reference(std::string_view input) {
     auto [events, used] = generated_events(input);
+    const auto all_events = events;
     // What follows '#' in a target is a fragment, never part of the query.
     auto query_text = input.substr(used);
     query_text = query_text.substr(0, query_text.find('#'));
@@ -141,7 +143,36 @@ void check_against_the_reference(std::string_view input) {
         return;
     }
     require(r.status == 200 && r.body);
-    require(ids_in(r.body->materialise()) == reference_filter(std::move(events), *q));
+    auto expected = reference_filter(std::move(events), *q);
+    if (!q->limit) {
+        require(ids_in(r.body->materialise()) == expected);
+        require(r.link.empty());
+        return;
+    }
+    // A page: what follows the cursor's position, then each next page through the Link header
+    // until the last, together exactly the rest of the reference, none longer than the limit.
+    if (q->after) {
+        std::erase_if(expected, [&](const std::string& id) {
+            auto e = std::find_if(all_events.begin(), all_events.end(), [&](const auto& x) { return x.id == id; });
+            return std::pair(e->starts_at, std::string_view(e->id)) <= std::pair(q->after->starts_at, q->after->id());
+        });
+    }
+    std::vector<std::string> paged;
+    for (int pages = 0;; ++pages) {
+        require(pages <= 9);
+        auto ids = ids_in(r.body->materialise());
+        require(ids.size() <= *q->limit);
+        paged.insert(paged.end(), ids.begin(), ids.end());
+        const bool has_next = r.body->materialise().find(R"("next_cursor":null})") == std::string::npos;
+        require(has_next == !r.link.empty());
+        if (!has_next) break;
+        require(ids.size() == *q->limit);
+        require(r.link.starts_with("</search?") && r.link.ends_with(">; rel=\"next\""));
+        auto target = r.link.substr(1, r.link.size() - 1 - std::string_view(">; rel=\"next\"").size());
+        r = marquee::api::handle_request(marquee::api::request{"GET", target, std::string_view{}}, st);
+        require(r.status == 200 && r.body);
+    }
+    require(paged == expected);
 }
 
 }  // namespace

@@ -314,6 +314,50 @@ TEST_F(api, serves_from_a_streaming_replica_told_of_changes_by_the_primary) {
                                "the API reconnected to the replica and serves the next change"));
 }
 
+// Pages follow Link headers to the end; changes committed between pages (applied as deltas)
+// neither repeat nor drop an event that did not change.
+TEST_F(api, pages_stay_consistent_while_the_data_changes) {
+    start_ready({"--refresh-interval", "3600"});
+    auto first = get("/search?limit=1");
+    ASSERT_EQ(first.status, 200U);
+    std::vector<std::string> pages{first.body};
+    auto link = first.headers["link"];
+    int version = 1;
+    while (!link.empty()) {
+        // Between two pages Summer (last in July) moves weeks earlier, before every other event.
+        ++version;
+        mt::execute(db_.url(),
+                    "BEGIN; UPDATE data_version SET version = version + 1;"
+                    "UPDATE events SET title = title || '+', starts_at = starts_at - interval '" +
+                        std::to_string(version * 20) +
+                        " days', changed_version = (SELECT version FROM data_version)"
+                        " WHERE id = 'd0000000-0000-5000-8000-000000000004';"
+                        "SELECT pg_notify('marquee_data_version', (SELECT version::text FROM data_version));"
+                        "COMMIT;");
+        ASSERT_TRUE(mt::wait_until(
+            [&] {
+                return get("/readyz").body.find("\"data_version\":" + std::to_string(version)) != std::string::npos;
+            },
+            10s, "the change is applied"));
+        ASSERT_TRUE(link.starts_with("</search?") && link.ends_with(">; rel=\"next\"")) << link;
+        auto next = get(link.substr(1, link.find('>') - 1));
+        ASSERT_EQ(next.status, 200U) << next.body;
+        pages.push_back(next.body);
+        link = next.headers["link"];
+        ASSERT_LT(pages.size(), 10U);
+    }
+    std::string all;
+    for (const auto& p : pages) all += p;
+    auto count = [&](const std::string& id) {
+        std::size_t n = 0;
+        for (auto at = all.find(id); at != std::string::npos; at = all.find(id, at + 1)) ++n;
+        return n;
+    };
+    EXPECT_EQ(count("a0000000-0000-5000-8000-000000000002"), 1U) << all;
+    EXPECT_EQ(count("b0000000-0000-5000-8000-000000000001"), 1U) << all;
+    EXPECT_TRUE(pages.back().ends_with(R"(],"next_cursor":null},"error":null})")) << pages.back();
+}
+
 TEST_F(api, keeps_serving_while_the_database_is_unreachable) {
     start_ready({"--refresh-interval", "0.2"});
     auto before = get("/search").body;

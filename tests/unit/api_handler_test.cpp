@@ -277,3 +277,66 @@ TEST(api_handler, error_response_uses_the_envelope) {
     EXPECT_EQ(body_of(r),
               R"({"error":{"code":"uri_too_long","message":"request target longer than 8 KiB"},"data":null})");
 }
+
+namespace {
+
+std::shared_ptr<const marquee::search::snapshot> three_events() {
+    std::vector<marquee::search::event> events;
+    for (int i = 1; i <= 3; ++i) {
+        marquee::search::event e;
+        e.id = "00000000-0000-5000-8000-00000000000" + std::to_string(i);
+        e.title = "Event " + std::to_string(i);
+        e.start_date = "2021-06-30";
+        e.start_time = "21:00:00";
+        e.end_date = "2021-06-30";
+        e.end_time = "23:00:00";
+        e.starts_at = at("2021-06-30T19:00:00Z") + std::chrono::hours{i};
+        e.ends_at = e.starts_at + std::chrono::hours{1};
+        events.push_back(e);
+    }
+    return std::make_shared<const marquee::search::snapshot>(9, std::move(events));
+}
+
+std::string cursor_in(const std::string& body) {
+    auto at = body.find(R"("next_cursor":")");
+    if (at == std::string::npos) return {};
+    at += 15;
+    return body.substr(at, body.find('"', at) - at);
+}
+
+}  // namespace
+
+TEST(api_handler, pages_carry_next_cursor_and_a_link_to_the_next_page) {
+    auto s = ready_state();
+    s.snapshot = three_events();
+    auto first = get(s, "/search?starts_at=2021-06-30T00:00:00Z&limit=2&unknown=1");
+    ASSERT_EQ(first.status, 200U);
+    auto body = body_of(first);
+    EXPECT_EQ(body.find(R"({"data":{"events":[{"id":"00000000-0000-5000-8000-000000000001")"), 0U) << body;
+    EXPECT_NE(body.find("Event 2"), std::string::npos);
+    EXPECT_EQ(body.find("Event 3"), std::string::npos);
+    auto cursor = cursor_in(body);
+    ASSERT_FALSE(cursor.empty()) << body;
+    EXPECT_TRUE(body.ends_with(R"(],"next_cursor":")" + cursor + R"("},"error":null})")) << body;
+    EXPECT_EQ(first.link,
+              "</search?starts_at=2021-06-30T00:00:00Z&limit=2&unknown=1&cursor=" + cursor + ">; rel=\"next\"");
+
+    auto second = get(s, "/search?starts_at=2021-06-30T00:00:00Z&limit=2&unknown=1&cursor=" + cursor);
+    ASSERT_EQ(second.status, 200U);
+    body = body_of(second);
+    EXPECT_NE(body.find("Event 3"), std::string::npos);
+    EXPECT_EQ(body.find("Event 2"), std::string::npos);
+    EXPECT_TRUE(body.ends_with(R"(],"next_cursor":null},"error":null})")) << body;
+    EXPECT_TRUE(second.link.empty()) << "the last page links nowhere";
+    EXPECT_NE(first.etag(), second.etag());
+    EXPECT_EQ(get(s, "/search?starts_at=2021-06-30T00:00:00Z&limit=2&cursor=" + cursor, second.etag()).status, 304U);
+
+    // Without limit or cursor, the spec's answer, byte for byte: no next_cursor, no Link.
+    auto all = get(s, "/search?starts_at=2021-06-30T00:00:00Z");
+    EXPECT_TRUE(body_of(all).ends_with(R"(}]},"error":null})")) << body_of(all);
+    EXPECT_TRUE(all.link.empty());
+    // A cursor of another query is refused, naming the parameter.
+    auto other = get(s, "/search?starts_at=2021-06-30T00:00:01Z&cursor=" + cursor);
+    EXPECT_EQ(other.status, 400U);
+    EXPECT_NE(body_of(other).find("cursor is not a next_cursor of this query"), std::string::npos);
+}

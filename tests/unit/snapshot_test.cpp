@@ -154,8 +154,9 @@ TEST(snapshot, match_ranges_give_exactly_the_bytes_append_matches_renders) {
     int checked = 0;
     for (int from = -2; from < 205; from += 3) {
         for (int length : {0, 1, 4, 10, 50, 400}) {
-            query q{marquee::time::instant{std::chrono::hours{from}},
-                    marquee::time::instant{std::chrono::hours{from + length}}};
+            query q;
+            q.starts_at = marquee::time::instant{std::chrono::hours{from}};
+            q.ends_at = marquee::time::instant{std::chrono::hours{from + length}};
             std::string expected;
             s.append_matches(expected, q);
             auto count = s.match_ranges(q, ranges);
@@ -170,6 +171,7 @@ TEST(snapshot, match_ranges_give_exactly_the_bytes_append_matches_renders) {
     EXPECT_GT(checked, 300);
     std::array<std::string_view, 1> one;
     // Ends by hour 100: events 0-96 and 98 match (97 and 99 end later): two runs.
-    EXPECT_FALSE(s.match_ranges(query{std::nullopt, marquee::time::instant{std::chrono::hours{100}}}, one))
-        << "more runs than room: reported, not truncated";
+    query ends_by_100;
+    ends_by_100.ends_at = marquee::time::instant{std::chrono::hours{100}};
+    EXPECT_FALSE(s.match_ranges(ends_by_100, one)) << "more runs than room: reported, not truncated";
 }

@@ -19,13 +19,7 @@ struct key {
     friend auto operator<=>(const key&, const key&) = default;
 };
 
-// The JSON text of the id in an object append_event rendered: it starts {"id":"<id>".
-std::string_view rendered_id(std::string_view object) noexcept {
-    constexpr std::size_t prefix = sizeof(R"({"id":")") - 1;
-    std::size_t i = prefix;
-    while (i < object.size() && object[i] != '"') i += object[i] == '\\' ? 2 : 1;
-    return object.substr(prefix, i - prefix);
-}
+using detail::rendered_id;
 
 key key_of(const block& b, const entry& e) noexcept {
     return {e.starts_at, rendered_id(b.object(e))};
@@ -208,10 +202,11 @@ std::size_t snapshot::matches_bytes(const query& q) const noexcept {
     return bytes;
 }
 
-std::optional<std::size_t> snapshot::match_ranges(const query& q, std::span<std::string_view> out) const noexcept {
+std::optional<std::size_t> snapshot::match_ranges(const query& q, std::span<std::string_view> out,
+                                                  std::optional<page_end>* next) const noexcept {
     std::size_t n = 0;
     bool too_many = false;
-    for_each_run(q, [&](std::string_view run) {
+    auto page_next = for_each_run(q, [&](std::string_view run) {
         if (too_many) return;
         if (n == out.size()) {
             too_many = true;
@@ -222,6 +217,7 @@ std::optional<std::size_t> snapshot::match_ranges(const query& q, std::span<std:
         out[n++] = run;
     });
     if (too_many) return std::nullopt;
+    if (next) *next = page_next;
     return n;
 }
 

@@ -214,7 +214,8 @@ struct response {
     std::shared_ptr<const response_body> body;
     std::string_view cache_control;
     std::string_view allow;  ///< set for 405
-    std::array<char, 72> etag_storage{};
+    std::string link;        ///< the Link header's value; set for a page that has a next one
+    std::array<char, 224> etag_storage{};
     std::size_t etag_length = 0;  ///< 0 when there is no ETag
 
     std::string_view etag() const noexcept { return {etag_storage.data(), etag_length}; }

@@ -3,11 +3,31 @@
 // an ordinary outcome and comes back as a value.
 #include "marquee/time/local_datetime.hpp"
 
+#include <array>
+#include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <variant>
 
 namespace marquee::search {
+
+/// The longest event id a page position holds (ids are 36-character UUIDs).
+inline constexpr std::size_t max_page_id_length = 64;
+/// limit's range; a cursor without a limit pages by default_page_limit.
+inline constexpr std::uint32_t max_page_limit = 1000;
+inline constexpr std::uint32_t default_page_limit = 100;
+
+/// Where a page starts: just after the event at (starts_at, id) in the answer's order. Pages are
+/// keyset pages, so an event that did not change is on exactly one page however the data changes.
+struct page_after {
+    time::instant starts_at;
+    std::array<char, max_page_id_length> id_bytes{};
+    std::uint8_t id_length = 0;
+
+    std::string_view id() const noexcept { return {id_bytes.data(), id_length}; }
+    friend bool operator==(const page_after&, const page_after&) = default;
+};
 
 /// Both bounds are inclusive; an absent bound is open.
 struct query {
@@ -15,13 +35,17 @@ struct query {
     std::optional<time::instant> starts_at;
     /// Events that end at or before this instant.
     std::optional<time::instant> ends_at;
+    /// Events per page; set when the query asks for a page (limit or cursor), absent for all.
+    std::optional<std::uint32_t> limit;
+    /// The page starts after this event; absent: the first page.
+    std::optional<page_after> after;
 
     friend bool operator==(const query&, const query&) = default;
 };
 
 struct query_error {
     enum class kind {
-        invalid_parameter,  // unparsable, empty or repeated starts_at/ends_at
+        invalid_parameter,  // unparsable, empty or repeated parameter; a cursor of another query
         invalid_range,      // starts_at after ends_at
     };
     kind what;
@@ -37,9 +61,11 @@ inline constexpr std::size_t max_value_length = 64;
 
 /// Parses the query string of a /search request (the part after '?', without the fragment).
 ///
-/// Pairs are separated by '&'; keys and values are percent-decoded. Only starts_at and ends_at
-/// are read; other keys are ignored, malformed or not. Each must occur at most once and hold an
-/// RFC 3339 date-time (see time::parse_rfc3339: 'Z', an offset, or none for UTC).
+/// Pairs are separated by '&'; keys and values are percent-decoded. Only starts_at, ends_at,
+/// limit and cursor are read; other keys are ignored, malformed or not. Each must occur at most
+/// once; starts_at and ends_at hold an RFC 3339 date-time (see time::parse_rfc3339: 'Z', an
+/// offset, or none for UTC), limit an integer from 1 to max_page_limit, cursor what a page of the
+/// same query (same starts_at and ends_at) returned as next_cursor.
 ///
 /// '+' is a plus sign, not form encoding's space, because offsets such as "+02:00" are commonly
 /// sent unencoded; only where a date-time has its date/time separator (the 11th character) is an
@@ -52,5 +78,13 @@ parse_result parse_query(std::string_view query_string) noexcept;
 /// `plus_as_space_at`.
 std::optional<std::size_t> percent_decode(std::string_view in, char* out, std::size_t out_size,
                                           std::size_t plus_as_space_at = std::string_view::npos) noexcept;
+
+/// The opaque cursor of the page that follows the event at (starts_at, id) in the answer to `q`,
+/// bound to q's filters (a cursor from another query is refused). URL-safe: base64url.
+std::string encode_cursor(const query& q, time::instant starts_at, std::string_view id);
+
+/// The position `cursor` names when encode_cursor made it for a query with q's filters; nullopt
+/// for anything else. Never throws and never allocates.
+std::optional<page_after> decode_cursor(std::string_view cursor, const query& q) noexcept;
 
 }  // namespace marquee::search

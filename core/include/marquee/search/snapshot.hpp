@@ -58,7 +58,28 @@ struct snapshot_block {
     }
 };
 
+/// The JSON text of the id in an object append_event rendered: it starts {"id":"<id>".
+inline std::string_view rendered_id(std::string_view object) noexcept {
+    constexpr std::size_t prefix = sizeof(R"({"id":")") - 1;
+    std::size_t i = prefix;
+    while (i < object.size() && object[i] != '"') i += object[i] == '\\' ? 2 : 1;
+    return object.substr(prefix, std::min(i, object.size()) - prefix);
+}
+
+/// Whether the event at `e` in `b` comes after `after` in (starts_at, id) order.
+inline bool is_after(const snapshot_block& b, const snapshot_entry& e, const page_after& after) noexcept {
+    if (e.starts_at != after.starts_at) return e.starts_at > after.starts_at;
+    return rendered_id(b.object(e)) > after.id();
+}
+
 }  // namespace detail
+
+/// The last event of a page that more matches follow: where the next page starts after. The id
+/// is a view into the snapshot (as rendered), valid while it lives.
+struct page_end {
+    time::instant starts_at;
+    std::string_view id;
+};
 
 class snapshot_builder;
 
@@ -83,8 +104,8 @@ public:
     /// no such event or an id repeats (the caller's index is out of step: build anew).
     std::shared_ptr<const snapshot> with_changes(std::int64_t data_version, std::vector<event_change> changes) const;
 
-    /// Appends the JSON objects of the events matching `q`, comma-separated, in (starts_at, id)
-    /// order. Throws std::bad_alloc only.
+    /// Appends the JSON objects of the events matching `q` (its page, when it asks for one),
+    /// comma-separated, in (starts_at, id) order. Throws std::bad_alloc only.
     void append_matches(std::string& out, const query& q) const;
     /// The number of bytes append_matches would append for `q`.
     std::size_t matches_bytes(const query& q) const noexcept;
@@ -92,8 +113,10 @@ public:
     /// JSON: written to the front of `out`, in order, each but the last ending with the ',' that
     /// separates it from the next. Returns how many were written, or nullopt (with `out` holding
     /// garbage) when the matches fall into more than out.size() runs. The views live as long as
-    /// the snapshot, so a server can send them without copying.
-    std::optional<std::size_t> match_ranges(const query& q, std::span<std::string_view> out) const noexcept;
+    /// the snapshot, so a server can send them without copying. When `q` asks for a page and more
+    /// matches follow it, `*next` (if given) says where the next page starts; nullopt otherwise.
+    std::optional<std::size_t> match_ranges(const query& q, std::span<std::string_view> out,
+                                            std::optional<page_end>* next = nullptr) const noexcept;
 
 private:
     friend class snapshot_builder;
@@ -103,15 +126,20 @@ private:
     explicit snapshot(std::int64_t data_version) : data_version_(data_version) {}
     void push_block(std::shared_ptr<const block> b);
 
-    // Calls f(view) for each maximal run of matching events within a block, in order; runs need a
-    // ',' between them (each view is followed by one in its block's text).
+    // Calls f(view) for each maximal run of matching events within a block, in order, up to q's
+    // limit; runs need a ',' between them (each view is followed by one in its block's text).
+    // Returns the page's last event when q asks for a page and more matches follow.
     template <class F>
-    void for_each_run(const query& q, F&& f) const {
+    std::optional<page_end> for_each_run(const query& q, F&& f) const {
         std::size_t b = 0;
         if (q.starts_at)
             b = static_cast<std::size_t>(std::lower_bound(last_starts_.begin(), last_starts_.end(), *q.starts_at) -
                                          last_starts_.begin());
-        for (; b < blocks_.size(); ++b) {
+        if (q.after) b = std::max(b, first_block_after(*q.after));
+        std::size_t remaining = q.limit ? *q.limit : size_;
+        std::optional<page_end> last_emitted;
+        bool more = false;
+        for (; b < blocks_.size() && !more; ++b) {
             // Ingestion guarantees end >= start, so nothing starting after ends_at can end before it.
             if (q.ends_at && first_starts_[b] > *q.ends_at) break;
             const block& blk = *blocks_[b];
@@ -120,15 +148,32 @@ private:
             if (q.starts_at)
                 first = std::lower_bound(first, last, *q.starts_at,
                                          [](const entry& e, time::instant t) { return e.starts_at < t; });
+            if (q.after)
+                first = std::partition_point(first, last,
+                                             [&](const entry& e) { return !detail::is_after(blk, e, *q.after); });
             if (q.ends_at)
                 last = std::upper_bound(first, last, *q.ends_at,
                                         [](time::instant t, const entry& e) { return t < e.starts_at; });
-            if (first == last) continue;
-            auto run = [&](auto run_begin, auto run_last) {
+            // Emits [run_begin, run_end) or as much of it as the limit leaves; false once the
+            // page is full and a further match proves there is a next page.
+            auto emit = [&](auto run_begin, auto run_end) {
+                if (remaining == 0) {
+                    more = true;
+                    return false;
+                }
+                if (static_cast<std::size_t>(run_end - run_begin) > remaining) {
+                    run_end = run_begin + static_cast<std::ptrdiff_t>(remaining);
+                    more = true;
+                }
+                remaining -= static_cast<std::size_t>(run_end - run_begin);
+                auto run_last = run_end - 1;
                 f(std::string_view(blk.rendered.data() + run_begin->begin, run_last->end - run_begin->begin));
+                last_emitted = page_end{run_last->starts_at, detail::rendered_id(blk.object(*run_last))};
+                return !more;
             };
+            if (first == last) continue;
             if (!q.ends_at) {
-                run(first, last - 1);
+                emit(first, last);
                 continue;
             }
             auto it = first;
@@ -137,9 +182,26 @@ private:
                 if (it == last) break;
                 auto run_begin = it;
                 while (it != last && it->ends_at <= *q.ends_at) ++it;
-                run(run_begin, it - 1);
+                if (!emit(run_begin, it)) break;
             }
         }
+        if (q.limit && more) return last_emitted;
+        return std::nullopt;
+    }
+
+    // The first block holding an event after `after`.
+    std::size_t first_block_after(const page_after& after) const noexcept {
+        std::size_t lo = 0;
+        std::size_t hi = blocks_.size();
+        while (lo < hi) {
+            std::size_t mid = lo + (hi - lo) / 2;
+            const block& blk = *blocks_[mid];
+            if (detail::is_after(blk, blk.entries.back(), after))
+                hi = mid;
+            else
+                lo = mid + 1;
+        }
+        return lo;
     }
 
     std::int64_t data_version_;

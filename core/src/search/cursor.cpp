@@ -1,0 +1,105 @@
+// Page cursors: base64url of [format 1][starts_at µs, 8 bytes][filters' fingerprint, 8 bytes]
+// [id length][id]. Opaque to clients; the fingerprint ties a cursor to the query that made it.
+#include "marquee/search/query.hpp"
+
+#include <array>
+#include <cstring>
+
+namespace marquee::search {
+namespace {
+
+constexpr std::uint8_t cursor_format = 1;
+constexpr std::size_t fixed_bytes = 1 + 8 + 8 + 1;
+constexpr std::size_t max_cursor_bytes = fixed_bytes + max_page_id_length;
+
+constexpr std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+int sextet_of(char c) noexcept {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '-') return 62;
+    if (c == '_') return 63;
+    return -1;
+}
+
+// What a page's position depends on besides the position itself: the filters. (limit is not:
+// a client may change the page size between pages.)
+std::uint64_t fingerprint(const query& q) noexcept {
+    auto mix = [](std::uint64_t h, std::uint64_t v) {
+        std::uint64_t x = h ^ v;
+        x += 0x9e3779b97f4a7c15ULL;
+        x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+        return x ^ (x >> 31);
+    };
+    std::uint64_t h = mix(0, (q.starts_at ? 1U : 0U) | (q.ends_at ? 2U : 0U));
+    h = mix(h, q.starts_at ? static_cast<std::uint64_t>(q.starts_at->time_since_epoch().count()) : 0);
+    h = mix(h, q.ends_at ? static_cast<std::uint64_t>(q.ends_at->time_since_epoch().count()) : 0);
+    return h;
+}
+
+void put64(std::uint8_t* out, std::uint64_t v) noexcept {
+    for (int i = 7; i >= 0; --i, v >>= 8) out[i] = static_cast<std::uint8_t>(v & 0xff);
+}
+
+std::uint64_t get64(const std::uint8_t* in) noexcept {
+    std::uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v = (v << 8) | in[i];
+    return v;
+}
+
+}  // namespace
+
+std::string encode_cursor(const query& q, time::instant starts_at, std::string_view id) {
+    std::array<std::uint8_t, max_cursor_bytes> bytes{};
+    if (id.size() > max_page_id_length) id = id.substr(0, max_page_id_length);
+    bytes[0] = cursor_format;
+    put64(&bytes[1], static_cast<std::uint64_t>(starts_at.time_since_epoch().count()));
+    put64(&bytes[9], fingerprint(q));
+    bytes[17] = static_cast<std::uint8_t>(id.size());
+    std::memcpy(&bytes[fixed_bytes], id.data(), id.size());
+    const std::size_t n = fixed_bytes + id.size();
+    std::string out;
+    out.reserve((n * 4 + 2) / 3);
+    for (std::size_t i = 0; i < n; i += 3) {
+        std::uint32_t chunk = static_cast<std::uint32_t>(bytes[i]) << 16;
+        if (i + 1 < n) chunk |= static_cast<std::uint32_t>(bytes[i + 1]) << 8;
+        if (i + 2 < n) chunk |= bytes[i + 2];
+        const std::size_t chars = i + 2 < n ? 4 : i + 1 < n ? 3 : 2;
+        for (std::size_t c = 0; c < chars; ++c) out.push_back(alphabet[(chunk >> (18 - 6 * c)) & 63]);
+    }
+    return out;
+}
+
+std::optional<page_after> decode_cursor(std::string_view cursor, const query& q) noexcept {
+    std::array<std::uint8_t, max_cursor_bytes + 3> bytes{};
+    std::size_t n = 0;
+    std::uint32_t bits = 0;
+    int bit_count = 0;
+    if (cursor.size() % 4 == 1) return std::nullopt;  // no base64 text ends with one lone sextet
+    for (char c : cursor) {
+        int sextet = sextet_of(c);
+        if (sextet < 0) return std::nullopt;
+        bits = (bits << 6) | static_cast<std::uint32_t>(sextet);
+        bit_count += 6;
+        if (bit_count >= 8) {
+            bit_count -= 8;
+            if (n == bytes.size()) return std::nullopt;
+            bytes[n++] = static_cast<std::uint8_t>((bits >> bit_count) & 0xff);
+        }
+    }
+    // The unused low bits of the last sextet are zero in what encode_cursor writes: one cursor, one text.
+    if ((bits & ((1U << bit_count) - 1)) != 0) return std::nullopt;
+    if (n < fixed_bytes || bytes[0] != cursor_format) return std::nullopt;
+    if (get64(&bytes[9]) != fingerprint(q)) return std::nullopt;
+    const std::size_t id_length = bytes[17];
+    if (id_length > max_page_id_length || n != fixed_bytes + id_length) return std::nullopt;
+    page_after after;
+    after.starts_at = time::instant{std::chrono::microseconds{static_cast<std::int64_t>(get64(&bytes[1]))}};
+    std::memcpy(after.id_bytes.data(), &bytes[fixed_bytes], id_length);
+    after.id_length = static_cast<std::uint8_t>(id_length);
+    return after;
+}
+
+}  // namespace marquee::search
