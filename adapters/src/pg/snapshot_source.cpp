@@ -171,6 +171,9 @@ void snapshot_source::publish() {
 void snapshot_source::full_load(pqxx::transaction_base& tx, std::int64_t version) {
     auto started = std::chrono::steady_clock::now();
     auto last_report = started;
+    // The index gives the order; a sort would run whole inside the first FETCH, which at millions
+    // of rows can outlast the statement timeout. (SET LOCAL ends with this transaction.)
+    tx.exec0("SET LOCAL enable_sort = off");
     tx.exec0(declare_all_events());
     const auto fetch = fmt::format("FETCH FORWARD {} FROM snapshot_events", options_.full_load_chunk);
     auto load = updater_.begin_full_load(version);
