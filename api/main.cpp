@@ -9,6 +9,8 @@
 #include "marquee/pg/snapshot_source.hpp"
 #include "marquee/signals/stop_on_signals.hpp"
 
+#include <malloc.h>
+
 #include <chrono>
 #include <thread>
 
@@ -50,6 +52,11 @@ void register_source_metrics(marquee::metrics::registry& registry, const marquee
 }  // namespace
 
 int main(int argc, char** argv) {
+    // Snapshot blocks (a few hundred KB of JSON each) are allocated and freed as changes arrive.
+    // glibc raises its mmap threshold whenever a mapped chunk is freed; blocks then come from the
+    // heap, and the ones a change replaces stay in RSS as fragments. A fixed threshold keeps every
+    // block mapped, so a replaced block goes back to the system (docs/adr/0017).
+    mallopt(M_MMAP_THRESHOLD, 64 * 1024);
     CLI::App app{"Serves the event search API from an in-memory snapshot of PostgreSQL.", "marquee-api"};
     std::string database_url;
     std::string notify_database_url;

@@ -78,6 +78,15 @@ void response_cache::insert(const query_key& key, std::shared_ptr<const response
            !newest_version_.compare_exchange_weak(newest, key.data_version, std::memory_order_relaxed)) {
     }
     if (key.data_version < newest) return;
+    if (key.data_version > newest) {
+        // This insert made the version newest: empty every shard now, not when a request next
+        // happens to reach it. An old entry keeps its snapshot alive, and with it every block a
+        // change has replaced since (docs/adr/0017).
+        for (auto& other : shards_) {
+            std::lock_guard lock(other.mutex);
+            forget_older(other, key.data_version);
+        }
+    }
     auto& s = shard_of(key);
     std::lock_guard lock(s.mutex);
     forget_older(s, key.data_version);

@@ -213,6 +213,22 @@ TEST(response_cache, drops_older_data_versions) {
     EXPECT_FALSE(cache.find(marquee::api::query_key::of(1, q)));
 }
 
+// An old entry keeps its snapshot (and every block a change replaced since) alive: a newer
+// version releases all of them at once, in every shard, not when a request next reaches one.
+TEST(response_cache, a_newer_version_releases_every_older_body_at_once) {
+    marquee::api::response_cache cache(64, 1 << 20);
+    std::vector<std::weak_ptr<const marquee::api::response_body>> old;
+    for (int i = 0; i < 32; ++i) {
+        marquee::search::query q;
+        q.starts_at = at("2021-06-30T00:00:00Z") + std::chrono::hours{i};
+        auto body = std::make_shared<const marquee::api::response_body>("v1");
+        old.push_back(body);
+        cache.insert(marquee::api::query_key::of(1, q), std::move(body));
+    }
+    cache.insert(marquee::api::query_key::of(2, {}), std::make_shared<const marquee::api::response_body>("v2"));
+    for (const auto& w : old) EXPECT_TRUE(w.expired());
+}
+
 TEST(response_cache, does_not_keep_a_body_over_its_byte_budget) {
     marquee::api::response_cache cache(16, 400);
     marquee::search::query q;

@@ -46,7 +46,7 @@ public:
     /// The cached body, or null. Never allocates.
     std::shared_ptr<const response_body> find(const query_key& key);
     /// Remembers `body`; a body holding more than a shard's byte budget is not kept. Entries of older
-    /// data versions are dropped as soon as a newer version is stored.
+    /// data versions are dropped, in every shard, as soon as a newer version is stored.
     void insert(const query_key& key, std::shared_ptr<const response_body> body);
 
 private:
