@@ -1,5 +1,5 @@
-// marquee-provider-mock over HTTP: rotation, /_control/next, every fault kind, holding replies until
-// released, stats, shutdown.
+// marquee-provider-mock over HTTP: rotation (also one per provider directory), /_control/next, every
+// fault kind, holding replies until released, stats, shutdown.
 #include "harness/fixtures.hpp"
 #include "harness/harness.hpp"
 
@@ -217,4 +217,41 @@ TEST_F(provider_mock, rejects_a_bad_hold_count) {
     EXPECT_EQ(get("/_control/hold?count=x").status, 400u);
     EXPECT_EQ(get("/_control/release").body, "released: 0\n");
     EXPECT_EQ(get("/api/events").status, 200u) << "nothing is held after a refused hold";
+}
+
+TEST_F(provider_mock, serves_each_provider_directory_in_its_own_rotation_and_404s_unknown_names) {
+    const auto dir = mt::test_dir("providers");
+    mt::write_file(dir / "top.xml", sample("response_3.xml"));
+    for (const auto* name : {"alpha", "beta.2", "Upper"}) std::filesystem::create_directory(dir / name);
+    mt::write_file(dir / "alpha" / "a.xml", sample("response_1.xml"));
+    mt::write_file(dir / "alpha" / "b.xml", sample("response_2.xml"));
+    mt::write_file(dir / "beta.2" / "only.xml", sample("response_3.xml"));
+    mt::write_file(dir / "Upper" / "a.xml", sample("response_1.xml"));  // not a provider name: not served
+    mt::provider_mock many(dir);
+
+    auto body = [&](const std::string& target) {
+        auto response = many.get(target);
+        EXPECT_EQ(response.status, 200u) << target << ": " << response.error;
+        EXPECT_EQ(response.headers["content-type"], "application/xml");
+        return response.body;
+    };
+    // Each provider advances only on its own requests; /api/events keeps the top level's rotation.
+    EXPECT_EQ(body("/providers/alpha/api/events"), sample("response_1.xml"));
+    EXPECT_EQ(body("/providers/beta.2/api/events"), sample("response_3.xml"));
+    EXPECT_EQ(body("/api/events"), sample("response_3.xml"));
+    EXPECT_EQ(body("/providers/alpha/api/events"), sample("response_2.xml"));
+    EXPECT_EQ(body("/providers/beta.2/api/events"), sample("response_3.xml"));
+    EXPECT_EQ(body("/providers/alpha/api/events"), sample("response_1.xml")) << "wraps around";
+
+    for (const auto* target : {"/providers/gamma/api/events", "/providers/Upper/api/events", "/providers//api/events",
+                               "/providers/../api/events", "/providers/alpha/api/other", "/providers/alpha"})
+        EXPECT_EQ(many.get(target).status, 404u) << target;
+
+    auto s = boost::json::parse(many.get("/_control/stats").body).as_object();
+    EXPECT_EQ(s["requests"].as_int64(), 1) << "provider requests are not top-level requests";
+    EXPECT_EQ(s["providers"].at("alpha").as_int64(), 3);
+    EXPECT_EQ(s["providers"].at("beta.2").as_int64(), 2);
+    EXPECT_FALSE(s["providers"].as_object().contains("Upper"));
+    ASSERT_EQ(many.get("/_control/reset").status, 200u);
+    EXPECT_EQ(body("/providers/alpha/api/events"), sample("response_1.xml")) << "reset rewinds every rotation";
 }

@@ -1,5 +1,6 @@
 // marquee-provider-mock: serves the provider feed samples of a directory in rotation at
-// GET /api/events, with faults injectable by flag or by GET /_control/fault and redirects from
+// GET /api/events (and those of each subdirectory <name>/ at GET /providers/<name>/api/events, one
+// rotation per provider), with faults injectable by flag or by GET /_control/fault and redirects from
 // GET /redirect?to=URL, replies held back until the test releases them (GET /_control/hold, then
 // /_control/release; see mock_provider.hpp); optionally the same over HTTPS on a second address.
 #include "marquee/config/config.hpp"
@@ -16,21 +17,38 @@
 
 #include <csignal>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace {
 
+std::vector<std::string> xml_files(const std::filesystem::path& dir) {
+    std::vector<std::string> names;
+    for (const auto& entry : std::filesystem::directory_iterator(dir))
+        if (entry.is_regular_file() && entry.path().extension() == ".xml") names.push_back(entry.path().filename());
+    return names;
+}
+
 std::vector<std::string> sample_files(const std::filesystem::path& dir) {
     std::error_code ec;
     if (!std::filesystem::is_directory(dir, ec))
         throw marquee::config_error("MOCK_DIR", fmt::format("'{}' is not a directory", dir.string()));
-    std::vector<std::string> names;
-    for (const auto& entry : std::filesystem::directory_iterator(dir))
-        if (entry.is_regular_file() && entry.path().extension() == ".xml") names.push_back(entry.path().filename());
+    auto names = xml_files(dir);
     if (names.empty()) throw marquee::config_error("MOCK_DIR", fmt::format("'{}' has no *.xml files", dir.string()));
     return names;
+}
+
+// Subdirectories with a provider's name and *.xml files in them; other subdirectories are not served.
+std::map<std::string, std::vector<std::string>> provider_files(const std::filesystem::path& dir) {
+    std::map<std::string, std::vector<std::string>> providers;
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+        auto name = entry.path().filename().string();
+        if (!entry.is_directory() || !marquee::provider_mock::is_provider_name(name)) continue;
+        if (auto names = xml_files(entry.path()); !names.empty()) providers.emplace(std::move(name), std::move(names));
+    }
+    return providers;
 }
 
 boost::asio::ip::tcp::endpoint endpoint_of(const std::string& listen, const char* setting) {
@@ -72,7 +90,10 @@ int main(int argc, char** argv) {
     std::string tls_cert;
     std::string tls_key;
     config::add(app, "--listen", "MOCK_LISTEN", listen, "Address to listen on (host:port)");
-    config::add(app, "--dir", "MOCK_DIR", dir, "Directory of *.xml feed samples")->required();
+    config::add(app, "--dir", "MOCK_DIR", dir,
+                "Directory of *.xml feed samples; those of a subdirectory NAME ([a-z0-9][a-z0-9_.-]*) are served at "
+                "/providers/NAME/api/events")
+        ->required();
     config::add(app, "--fault", "MOCK_FAULT", fault_kind,
                 "Fault armed at start: delay, status, truncate, html, empty, oversize or garbage");
     config::add(app, "--fault-value", "MOCK_FAULT_VALUE", fault_value,
@@ -95,7 +116,10 @@ int main(int argc, char** argv) {
             tls.emplace(tls_context(tls_cert, tls_key));
         }
 
-        mock::mock_provider provider(sample_files(dir));
+        auto files = sample_files(dir);
+        auto providers = provider_files(dir);
+        const auto provider_count = providers.size();
+        mock::mock_provider provider(std::move(files), std::move(providers));
         if (!fault_kind.empty()) {
             auto kind = mock::parse_fault_kind(fault_kind);
             if (!kind) throw marquee::config_error("MOCK_FAULT", fmt::format("unknown fault kind '{}'", fault_kind));
@@ -119,7 +143,8 @@ int main(int argc, char** argv) {
         });
         server.start();
         const auto bound = server.local_endpoint();
-        marquee::log::info("listening on {}:{}, serving {}", bound.address().to_string(), bound.port(), dir);
+        marquee::log::info("listening on {}:{}, serving {} ({} provider directories)", bound.address().to_string(),
+                           bound.port(), dir, provider_count);
         if (tls_server) {
             tls_server->start();
             const auto tls_bound = tls_server->local_endpoint();

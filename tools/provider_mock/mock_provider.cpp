@@ -4,8 +4,10 @@
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <optional>
+#include <stdexcept>
 
 namespace marquee::provider_mock {
 namespace {
@@ -27,16 +29,44 @@ std::optional<std::uint64_t> parse_number(std::string_view text) noexcept {
     return value;
 }
 
+// The <name> of "/providers/<name>/api/events"; nullopt for any other path.
+std::optional<std::string_view> provider_path(std::string_view path) noexcept {
+    constexpr std::string_view prefix = "/providers/";
+    constexpr std::string_view suffix = "/api/events";
+    if (path.size() <= prefix.size() + suffix.size() || !path.starts_with(prefix) || !path.ends_with(suffix))
+        return std::nullopt;
+    return path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
+}
+
 }  // namespace
 
-mock_provider::mock_provider(std::vector<std::string> files) : rotation_(std::move(files)) {
+bool is_provider_name(std::string_view name) noexcept {
+    auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+    return !name.empty() && name.size() <= 63 && alnum(name.front()) &&
+           std::all_of(name.begin(), name.end(), [&](char c) { return alnum(c) || c == '_' || c == '.' || c == '-'; });
+}
+
+mock_provider::mock_provider(std::vector<std::string> files, std::map<std::string, std::vector<std::string>> providers)
+    : rotation_(std::move(files)) {
     for (const auto& name : rotation_.names()) served_[name] = 0;
+    for (auto& provider : providers) {
+        if (!is_provider_name(provider.first))
+            throw std::invalid_argument(fmt::format("'{}' is not a provider name", provider.first));
+        providers_.emplace(provider.first, provider_feeds{feed_rotation(std::move(provider.second))});
+    }
 }
 
 reply mock_provider::handle(std::string_view method, std::string_view target) {
     auto url = boost::urls::parse_origin_form(target);
     if (!url) return text(400, "bad request target");
     const std::string path = url->path();
+    if (auto name = provider_path(path)) {
+        auto found = providers_.find(*name);
+        if (found == providers_.end()) return text(404, "unknown provider");
+        if (method != "GET") return text(405, "only GET is served");
+        ++found->second.requests;
+        return file_reply{fmt::format("{}/{}", found->first, found->second.rotation.next())};
+    }
     if (path != "/api/events" && path != "/redirect" && !path.starts_with("/_control/")) return text(404, "not found");
     if (method != "GET") return text(405, "only GET is served");
     if (path == "/api/events") return events();
@@ -171,6 +201,10 @@ reply mock_provider::control(std::string_view action, const std::map<std::string
         faulted_ = 0;
         redirects_ = 0;
         for (auto& [name, count] : served_) count = 0;
+        for (auto& [name, feeds] : providers_) {
+            feeds.rotation.rewind();
+            feeds.requests = 0;
+        }
         return text(200, "reset");
     }
     if (action == "stats") return text_reply{200, "application/json", stats_json()};
@@ -180,12 +214,15 @@ reply mock_provider::control(std::string_view action, const std::map<std::string
 std::string mock_provider::stats_json() const {
     boost::json::object served;
     for (const auto& [name, count] : served_) served[name] = count;
+    boost::json::object providers;
+    for (const auto& [name, feeds] : providers_) providers[name] = feeds.requests;
     boost::json::object stats;
     stats["requests"] = requests_;
     stats["faulted"] = faulted_;
     stats["redirects"] = redirects_;
     stats["held"] = held_;
     stats["served"] = std::move(served);
+    stats["providers"] = std::move(providers);  // /providers/<name>/api/events requests, by name
     return boost::json::serialize(stats);
 }
 

@@ -1,6 +1,8 @@
 #pragma once
 // What the mock answers to a request, decided without doing any I/O: the feed rotation, the armed
 // fault, the control endpoints and the statistics. The server (server.hpp) carries the answer out.
+// One mock can also stand in for many providers, each with a rotation of its own (a benchmark's
+// hundreds of feeds from one process).
 #include "fault_plan.hpp"
 #include "feed_rotation.hpp"
 
@@ -41,13 +43,22 @@ struct oversize_reply {
 
 using reply = std::variant<file_reply, text_reply, oversize_reply>;
 
+/// Whether `name` may be served at /providers/<name>/api/events: what the providers table
+/// accepts, ^[a-z0-9][a-z0-9_.-]{0,62}$ (so never "." or "..").
+bool is_provider_name(std::string_view name) noexcept;
+
 class mock_provider {
 public:
-    /// `files`: names of the sample files (not paths). Throws std::invalid_argument when empty.
-    explicit mock_provider(std::vector<std::string> files);
+    /// `files`: names of the sample files (not paths). `providers`: each provider's sample files,
+    /// relative to its own directory `<name>/`. Throws std::invalid_argument when `files` or a
+    /// provider's list is empty, or a provider's name fails is_provider_name.
+    explicit mock_provider(std::vector<std::string> files,
+                           std::map<std::string, std::vector<std::string>> providers = {});
 
-    /// Answers GET /api/events, GET /redirect?to=URL[&status=301|302|303|307|308] (302 by default;
-    /// counted in the stats as `redirects`), the GET /_control/... endpoints; 404 or 405 otherwise.
+    /// Answers GET /api/events, GET /providers/<name>/api/events (that provider's files in a rotation
+    /// of their own, advancing per request to it; no faults or holds), GET /redirect?to=URL
+    /// [&status=301|302|303|307|308] (302 by default; counted in the stats as `redirects`), the
+    /// GET /_control/... endpoints; 404 (also for an unknown provider) or 405 otherwise.
     reply handle(std::string_view method, std::string_view target);
 
     /// Arms a fault as /_control/fault does (used for the command-line fault flags).
@@ -64,6 +75,11 @@ public:
     void on_release(std::function<void()> release) { release_ = std::move(release); }
 
 private:
+    struct provider_feeds {
+        feed_rotation rotation;
+        std::uint64_t requests = 0;
+    };
+
     reply events();
     reply redirect(const std::map<std::string, std::string, std::less<>>& params);
     reply control(std::string_view action, const std::map<std::string, std::string, std::less<>>& params);
@@ -82,6 +98,7 @@ private:
     std::uint64_t faulted_ = 0;
     std::uint64_t redirects_ = 0;
     std::map<std::string, std::uint64_t, std::less<>> served_;
+    std::map<std::string, provider_feeds, std::less<>> providers_;
 };
 
 }  // namespace marquee::provider_mock
