@@ -11,10 +11,42 @@
 
 #include <malloc.h>
 
+#include <charconv>
 #include <chrono>
+#include <string>
+#include <string_view>
 #include <thread>
 
 namespace {
+
+// API_RATE_LIMIT: 0 (off) or a rate the limiter takes.
+CLI::Validator requests_per_second() {
+    return CLI::Validator(
+        [](std::string& text) -> std::string {
+            double value = -1;
+            auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+            if (ec != std::errc{} || end != text.data() + text.size() ||
+                !(value == 0 || (value >= 0.001 && value <= 1e6)))
+                return "must be 0 (no limit) or a number of requests per second from 0.001 to 1000000";
+            return {};
+        },
+        "0 or REQUESTS/s in [0.001, 1000000]");
+}
+
+// API_CLIENT_ADDRESS_HEADER: empty or a field name (an RFC 9110 token).
+CLI::Validator header_name() {
+    return CLI::Validator(
+        [](std::string& text) -> std::string {
+            constexpr std::string_view symbols = "!#$%&'*+-.^_`|~";
+            for (char c : text) {
+                bool alphanumeric = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+                if (!alphanumeric && symbols.find(c) == std::string_view::npos)
+                    return "must be an HTTP header name such as X-Forwarded-For";
+            }
+            return {};
+        },
+        "HEADER");
+}
 
 void register_source_metrics(marquee::metrics::registry& registry, const marquee::pg::snapshot_source& source) {
     registry.make_callback_gauge("marquee_api_database_up", "1 when the last database operation succeeded",
@@ -71,6 +103,9 @@ int main(int argc, char** argv) {
     std::size_t max_connections = 10000;
     unsigned cache_max_age = 5;
     std::string access_log = "errors";
+    double rate_limit = 0;
+    unsigned rate_burst = 0;
+    std::string client_address_header;
     namespace config = marquee::config;
     config::add(app, "--database-url", "DATABASE_URL", database_url, "PostgreSQL URI (a streaming replica will do)");
     config::add(app, "--notify-database-url", "API_NOTIFY_DATABASE_URL", notify_database_url,
@@ -94,6 +129,18 @@ int main(int argc, char** argv) {
     config::add(app, "--access-log", "API_ACCESS_LOG", access_log,
                 "Requests the access log records: off, errors (5xx answers) or all")
         ->check(CLI::IsMember({"off", "errors", "all"}));
+    config::add(app, "--rate-limit", "API_RATE_LIMIT", rate_limit,
+                "Requests per second each client may make on average (0: no limit); more are answered 429 with "
+                "Retry-After. /healthz, /readyz and /metrics are never limited")
+        ->check(requests_per_second());
+    config::add(app, "--rate-burst", "API_RATE_BURST", rate_burst,
+                "Requests a client may make at once with --rate-limit (0: one second's worth, at least 1)")
+        ->check(CLI::Range(0U, 1'000'000U));
+    config::add(app, "--client-address-header", "API_CLIENT_ADDRESS_HEADER", client_address_header,
+                "Header in which a trusted load balancer appends the client's address, e.g. X-Forwarded-For: its "
+                "rightmost element is the client --rate-limit counts (the TCP peer when absent or no address). "
+                "Empty: the TCP peer")
+        ->check(header_name());
     config::add(app, "--cache-max-age", "API_CACHE_MAX_AGE", cache_max_age, "Cache-Control max-age of /search, s");
     config::add(app, "--refresh-interval", "API_REFRESH_INTERVAL", refresh_interval,
                 "Seconds between data version checks when no NOTIFY arrives")
@@ -119,6 +166,9 @@ int main(int argc, char** argv) {
         options.max_connections = max_connections;
         options.cache_max_age = std::chrono::seconds{cache_max_age};
         options.access_log = marquee::api::parse_access_log_mode(access_log);
+        options.rate_limit = rate_limit;
+        options.rate_burst = rate_burst;
+        options.client_address_header = client_address_header;
 
         marquee::pg::snapshot_source_options source_options;
         source_options.database_url = database_url;

@@ -348,6 +348,13 @@ response error_response(error_kind kind, route which) noexcept {
     }
 }
 
+route target_route(std::string_view target) noexcept {
+    std::string_view path;
+    std::string_view query_string;
+    split_target(target, path, query_string);
+    return route_of(path);
+}
+
 std::string cache_control_for(std::chrono::seconds max_age) {
     return fmt::format("public, max-age={}", max_age.count());
 }

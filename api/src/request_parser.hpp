@@ -1,7 +1,8 @@
 #pragma once
 // The request head as the session needs it: Beast's parser keeps only the method, the target,
-// If-None-Match and X-Request-Id, in strings the session owns and reuses, so parsing allocates nothing once they
-// have grown. Anything else in the head is checked (syntax, limits) and dropped.
+// If-None-Match, X-Request-Id and the client address header (API_CLIENT_ADDRESS_HEADER), in
+// strings the session owns and reuses, so parsing allocates nothing once they have grown.
+// Anything else in the head is checked (syntax, limits) and dropped.
 #include "marquee/api/handler.hpp"
 
 #include <boost/beast/core/error.hpp>
@@ -9,13 +10,17 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace marquee::api::detail {
 
 class request_parser final : public boost::beast::http::basic_parser<true> {
 public:
-    /// Clears the four strings; the parser fills them. Limits the head to max_header_bytes.
-    request_parser(std::string& method, std::string& target, std::string& if_none_match, std::string& request_id);
+    /// Clears the five strings; the parser fills them. `client_address` gets the rightmost
+    /// comma-separated element of the last `client_header` field (a field name; empty: none),
+    /// untrimmed. Limits the head to max_header_bytes.
+    request_parser(std::string& method, std::string& target, std::string& if_none_match, std::string& request_id,
+                   std::string_view client_header, std::string& client_address);
 
     bool got_request_line = false;
     bool target_too_long = false;
@@ -40,6 +45,8 @@ private:
     std::string& target_;
     std::string& if_none_match_;
     std::string& request_id_;
+    std::string_view client_header_;
+    std::string& client_address_;
 };
 
 /// The error to answer a head that failed with `ec` with (414, 431, 400), or nothing when there is

@@ -54,6 +54,11 @@ void write_response_head(std::string& head, const response& r, std::string_view 
     if (!r.cache_control.empty()) append_field(head, "Cache-Control", r.cache_control);
     if (!r.allow.empty()) append_field(head, "Allow", r.allow);
     if (!r.link.empty()) append_field(head, "Link", r.link);
+    if (r.retry_after.count() > 0) {
+        head.append("Retry-After: ");
+        append_number(head, static_cast<std::size_t>(r.retry_after.count()));
+        head.append("\r\n");
+    }
     append_field(head, "X-Request-Id", request_id);
     if (close)
         head.append("Connection: close\r\n");

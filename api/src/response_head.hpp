@@ -22,8 +22,8 @@ private:
 };
 
 /// Replaces `head` with the head of `r`: status line, Date, Content-Type and Content-Length (not
-/// for 304), ETag, Cache-Control, Allow, X-Request-Id, and Connection when it differs from the
-/// default of HTTP/`version` (1.0 is 10). Throws std::bad_alloc only.
+/// for 304), ETag, Cache-Control, Allow, Link, Retry-After, X-Request-Id, and Connection when it
+/// differs from the default of HTTP/`version` (1.0 is 10). Throws std::bad_alloc only.
 void write_response_head(std::string& head, const response& r, std::string_view date, std::size_t body_size, bool close,
                          int version, std::string_view request_id);
 

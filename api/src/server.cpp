@@ -7,6 +7,7 @@
 #include "session.hpp"
 
 #include "marquee/api/handler.hpp"
+#include "marquee/api/rate_limiter.hpp"
 #include "marquee/api/response_cache.hpp"
 #include "marquee/error.hpp"
 #include "marquee/log/log.hpp"
@@ -42,6 +43,17 @@ constexpr auto nothrow_awaitable = asio::as_tuple(asio::use_awaitable);
 // which would spin on the same pending connection.
 constexpr std::chrono::milliseconds accept_backoff{50};
 
+std::unique_ptr<rate_limiter> make_limiter(const server_options& options) {
+    if (options.rate_limit == 0) return nullptr;
+    auto limiter =
+        std::make_unique<rate_limiter>(rate_limit{options.rate_limit, options.rate_burst, options.rate_limit_clients});
+    log::info("rate limit: {}/s per client, bursts of {}; the client is {}", options.rate_limit, limiter->burst(),
+              options.client_address_header.empty()
+                  ? std::string("the TCP peer")
+                  : fmt::format("the rightmost address in {}, else the TCP peer", options.client_address_header));
+    return limiter;
+}
+
 }  // namespace
 
 // Accepts on the first I/O thread and hands each connection to the threads in turn; each thread
@@ -65,8 +77,14 @@ struct server::impl {
                                        "Connections open at most: --max-connections, fitted to the open-file limit")),
           accept_failures(r.make_counter("marquee_api_accept_failures_total",
                                          "Failed accepts (out of descriptors, typically), each retried after a pause")),
+          rate_limited(r.make_counter("marquee_api_rate_limited_total",
+                                      "Requests answered 429 because their client was over --rate-limit")),
+          rate_shared(r.make_counter(
+              "marquee_api_rate_limit_shared_total",
+              "Requests of clients the rate limiter had no room for, limited together in a shared bucket")),
           request_counts(r),
-          connections(connections_open, connections_evicted) {
+          connections(connections_open, connections_evicted),
+          limiter(make_limiter(options)) {
         unsigned n = std::max(1U, options.threads);
         for (unsigned i = 0; i < n; ++i) {
             auto t = std::make_unique<detail::io_thread>(options.access_log);
@@ -192,10 +210,14 @@ struct server::impl {
     metrics::counter& connections_evicted;
     metrics::gauge& connections_max;
     metrics::counter& accept_failures;
+    metrics::counter& rate_limited;
+    metrics::counter& rate_shared;
     detail::request_metrics request_counts;
     detail::connection_count connections;
+    std::unique_ptr<rate_limiter> limiter;  // null when there is no limit
     std::atomic<bool> stopping{false};
-    detail::session_services services{options, data, stopping, request_counts, connections};
+    detail::session_services services{options,     data,          stopping,     request_counts,
+                                      connections, limiter.get(), rate_limited, rate_shared};
     std::vector<std::unique_ptr<detail::io_thread>> threads;
     std::optional<tcp::acceptor> acceptor;
     std::vector<detail::idle_list*> keep_alive_lists;

@@ -3,6 +3,8 @@
 #include "gather_write.hpp"
 #include "request_parser.hpp"
 
+#include "marquee/metrics/metrics.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -10,6 +12,7 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -100,6 +103,40 @@ std::string peer_address(const tcp::socket& socket) {
     return ec ? std::string("-") : endpoint.address().to_string();
 }
 
+// The peer as the rate limiter knows it; all zeros when the socket no longer has one.
+client_key peer_key(const tcp::socket& socket) {
+    beast::error_code ec;
+    auto endpoint = socket.remote_endpoint(ec);
+    if (ec) return client_key{};
+    auto address = endpoint.address();
+    return address.is_v4() ? client_key_of(address.to_v4().to_bytes()) : client_key_of(address.to_v6().to_bytes());
+}
+
+// Spends a token of the request's client, when its route is limited: the client named by the
+// configured header, else the TCP peer. The 429 when there was none; nothing when the request
+// may go on.
+std::optional<response> refuse_over_limit(rate_limiter& limiter, const session_services& services,
+                                          std::string_view target, std::string_view forwarded,
+                                          std::optional<client_key>& peer, const tcp::socket& socket,
+                                          steady::time_point now) {
+    auto which = target_route(target);
+    if (!rate_limited(which)) return std::nullopt;
+    std::optional<client_key> client;
+    if (!forwarded.empty()) client = forwarded_client(forwarded);
+    if (!client) {
+        // Looked up once a connection: the peer does not change.
+        if (!peer) peer = peer_key(socket);
+        client = peer;
+    }
+    auto verdict = limiter.acquire(*client, now);
+    if (verdict.shared) services.rate_shared.inc();
+    if (verdict.allowed) return std::nullopt;
+    services.rate_limited.inc();
+    auto r = error_response(error_kind::too_many_requests, which);
+    r.retry_after = verdict.retry_after;
+    return r;
+}
+
 // Reads and drops what the client still sends, for a while, after "Connection: close".
 asio::awaitable<void> linger(tcp::socket& socket, session_slot& slot) {
     slot.deadline = steady::now() + linger_timeout;
@@ -147,7 +184,11 @@ asio::awaitable<void> serve_connection(tcp::socket socket, io_thread& thread, co
     std::string target;
     std::string if_none_match;
     std::string client_request_id;
-    std::string client;  // the peer's address, looked up for the first access log record
+    std::string forwarded;           // the rightmost element of the client_address_header field
+    std::string client;              // the peer's address, looked up for the first access log record
+    std::optional<client_key> peer;  // the peer as the rate limiter knows it, looked up when first needed
+    // Without a limit nobody needs the header: the parser does not look for it.
+    std::string_view client_header = services.limiter ? std::string_view(options.client_address_header) : "";
     std::string head;
     // The head and the body's pieces, gathered into one sendmsg.
     std::vector<asio::const_buffer> buffers;
@@ -182,7 +223,7 @@ asio::awaitable<void> serve_connection(tcp::socket socket, io_thread& thread, co
         // From the first byte of a keep-alive or pipelined request.
         if (!first_request) head_deadline = steady::now() + options.read_timeout;
         first_request = false;
-        request_parser parser(method, target, if_none_match, client_request_id);
+        request_parser parser(method, target, if_none_match, client_request_id, client_header, forwarded);
         auto ec = co_await read_head(socket, slot, buffer, parser, head_deadline);
         auto started = steady::now();
 
@@ -195,8 +236,15 @@ asio::awaitable<void> serve_connection(tcp::socket socket, io_thread& thread, co
             r = error_response(*failure);
             close = true;
         } else {
-            thread.refresh(services.data);
-            r = handle_request(request{method, target, if_none_match}, thread.state);
+            std::optional<response> refused;
+            if (services.limiter)
+                refused = refuse_over_limit(*services.limiter, services, target, forwarded, peer, socket, started);
+            if (refused) {
+                r = std::move(*refused);
+            } else {
+                thread.refresh(services.data);
+                r = handle_request(request{method, target, if_none_match}, thread.state);
+            }
             head_only = method == "HEAD";
             // A request body is never read, so a request that has one ends the connection.
             close = !parser.keep_alive() || !parser.is_done() || services.stopping.load(std::memory_order_relaxed);

@@ -11,6 +11,7 @@
 #include "response_head.hpp"
 
 #include "marquee/api/handler.hpp"
+#include "marquee/api/rate_limiter.hpp"
 #include "marquee/api/server.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -50,6 +51,9 @@ struct session_services {
     const std::atomic<bool>& stopping;
     request_metrics& metrics;
     connection_count& connections;
+    rate_limiter* limiter;           ///< null when there is no rate limit
+    metrics::counter& rate_limited;  ///< requests answered 429
+    metrics::counter& rate_shared;   ///< requests of clients without a bucket of their own
 };
 
 /// Serves `socket`, which connection_count::opened() has counted, until the client closes, a

@@ -27,6 +27,7 @@ enum class error_kind {
     not_found,           // unknown path
     method_not_allowed,  // known path, method other than GET/HEAD
     uri_too_long,        // request line or target over 8 KiB
+    too_many_requests,   // the client is over its rate limit (API_RATE_LIMIT)
     header_too_large,    // header fields over 16 KiB
     internal,            // a bug or resource exhaustion; never shows detail
     unavailable,         // no snapshot loaded yet
@@ -34,9 +35,10 @@ enum class error_kind {
 
 /// Every error_kind, in enumerator order (checked below, with map_error's switch).
 inline constexpr std::array all_error_kinds{
-    error_kind::bad_request,      error_kind::invalid_parameter,  error_kind::invalid_range,
-    error_kind::not_found,        error_kind::method_not_allowed, error_kind::uri_too_long,
-    error_kind::header_too_large, error_kind::internal,           error_kind::unavailable,
+    error_kind::bad_request,       error_kind::invalid_parameter,  error_kind::invalid_range,
+    error_kind::not_found,         error_kind::method_not_allowed, error_kind::uri_too_long,
+    error_kind::too_many_requests, error_kind::header_too_large,   error_kind::internal,
+    error_kind::unavailable,
 };
 inline constexpr std::size_t error_kind_count = all_error_kinds.size();
 
@@ -62,6 +64,8 @@ constexpr error_mapping map_error(error_kind kind) noexcept {
             return {405, "method_not_allowed", "method not allowed; use GET or HEAD"};
         case error_kind::uri_too_long:
             return {414, "uri_too_long", "request target longer than 8 KiB"};
+        case error_kind::too_many_requests:
+            return {429, "too_many_requests", "too many requests; retry after the seconds in Retry-After"};
         case error_kind::header_too_large:
             return {431, "header_too_large", "request header fields larger than 16 KiB"};
         case error_kind::internal:
@@ -215,6 +219,8 @@ struct response {
     std::string_view cache_control;
     std::string_view allow;  ///< set for 405
     std::string link;        ///< the Link header's value; set for a page that has a next one
+    /// The Retry-After header, in seconds, when above 0; set for 429.
+    std::chrono::seconds retry_after{0};
     std::array<char, 224> etag_storage{};
     std::size_t etag_length = 0;  ///< 0 when there is no ETag
 
@@ -236,6 +242,10 @@ response handle_request(const request& req, const service_state& state) noexcept
 
 /// The response for an error detected outside handle_request (e.g. by the HTTP parser).
 response error_response(error_kind kind, route which = route::other) noexcept;
+
+/// The route handle_request answers `target` under (origin-form or absolute-form), for what the
+/// server decides before calling it (rate limits).
+route target_route(std::string_view target) noexcept;
 
 /// "public, max-age=N".
 std::string cache_control_for(std::chrono::seconds max_age);

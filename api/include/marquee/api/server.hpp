@@ -48,6 +48,16 @@ struct server_options {
     std::size_t cache_bytes = std::size_t{32} << 20;
     /// Which requests the access log records (API_ACCESS_LOG).
     access_log_mode access_log = access_log_mode::errors;
+    /// Requests per second a client may make on average (API_RATE_LIMIT), from 0.001 to 1,000,000;
+    /// 0: no limit. A client over it is answered 429 with Retry-After (see rate_limiter.hpp).
+    double rate_limit = 0;
+    /// Requests a client may make at once (API_RATE_BURST); 0: one second's worth.
+    unsigned rate_burst = 0;
+    /// Clients the limiter keeps a bucket for at most (see rate_limiter::acquire).
+    std::size_t rate_limit_clients = 65'536;
+    /// The header naming the client behind a trusted load balancer (API_CLIENT_ADDRESS_HEADER),
+    /// e.g. X-Forwarded-For: its rightmost element, else the TCP peer. Empty: the TCP peer.
+    std::string client_address_header;
     /// How long in-flight requests may take to finish after a stop request.
     std::chrono::milliseconds shutdown_grace{10'000};
 };
