@@ -173,6 +173,7 @@ struct server::impl {
             asio::co_spawn(t->context, t->sweep.run(t->context), asio::detached);
             asio::co_spawn(t->context, detail::flush_every(t->access, t->context, detail::sweep_interval),
                            asio::detached);
+            asio::co_spawn(t->context, detail::refresh_every(*t, data, detail::sweep_interval), asio::detached);
             guards.emplace_back(t->context.get_executor());
             running.emplace_back([&context = t->context] { context.run(); });
         }

@@ -6,6 +6,7 @@
 #include "marquee/metrics/metrics.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
@@ -158,6 +159,16 @@ void io_thread::refresh(const data_access& data) {
         generation = g;
     }
     state.database_reachable = data.database_reachable();
+}
+
+asio::awaitable<void> refresh_every(io_thread& thread, const data_access& data, std::chrono::milliseconds interval) {
+    asio::steady_timer tick(thread.context);
+    for (;;) {
+        tick.expires_after(interval);
+        auto [ec] = co_await tick.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (ec) co_return;
+        thread.refresh(data);
+    }
 }
 
 asio::awaitable<void> serve_connection(tcp::socket socket, io_thread& thread, const session_services& services) {

@@ -19,6 +19,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 
 namespace marquee::api::detail {
@@ -43,6 +44,12 @@ struct io_thread {
     /// Takes the current snapshot when `data` has a newer one, and the database's reachability.
     void refresh(const data_access& data);
 };
+
+/// Calls thread.refresh(data) every `interval` until the thread's context stops, so a thread
+/// that serves no request does not keep an old snapshot (and every block changes have replaced
+/// since) alive.
+boost::asio::awaitable<void> refresh_every(io_thread& thread, const data_access& data,
+                                           std::chrono::milliseconds interval);
 
 /// What the sessions of every thread share with the server; outlives them.
 struct session_services {
