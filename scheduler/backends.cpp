@@ -21,26 +21,28 @@ std::vector<domain::provider> pg_slot_store::enabled_providers() {
     return providers;
 }
 
-bool pg_slot_store::claim(const std::string& provider, std::chrono::sys_seconds slot) {
-    return store_.claim_slot(provider, slot);
+std::vector<domain::provider_slot> pg_slot_store::claim_all(std::span<const domain::provider_slot> slots) {
+    return store_.claim_slots(slots);
 }
 
-void pg_slot_store::mark_published(const std::string& provider, std::chrono::sys_seconds slot) {
-    store_.mark_published(provider, slot);
+void pg_slot_store::mark_all_published(std::span<const domain::provider_slot> slots) {
+    store_.mark_slots_published(slots);
 }
 
-void pg_slot_store::release(const std::string& provider, std::chrono::sys_seconds slot) {
-    store_.release_slot(provider, slot);
+void pg_slot_store::release_all(std::span<const domain::provider_slot> slots) {
+    store_.release_slots(slots);
 }
 
 amqp_job_sink::amqp_job_sink(amqp::publisher& publisher, std::chrono::milliseconds publish_deadline)
     : publisher_(publisher), publish_deadline_(publish_deadline) {}
 
-void amqp_job_sink::publish(const jobs::fetch_job& job, std::stop_token stop) {
-    amqp::publish_options options;
-    options.message_id = job.job_id;
-    publisher_.publish_with_retry(amqp::topology::exchange, amqp::topology::jobs_routing_key, jobs::to_json(job),
-                                  publish_deadline_, options, stop);
+std::vector<std::optional<std::string>> amqp_job_sink::publish_all(std::span<const jobs::fetch_job> jobs,
+                                                                   std::stop_token stop) {
+    std::vector<amqp::outgoing_message> messages;
+    messages.reserve(jobs.size());
+    for (const auto& job : jobs) messages.push_back({jobs::to_json(job), {.expiration = {}, .message_id = job.job_id}});
+    return publisher_.publish_all_with_retry(amqp::topology::exchange, amqp::topology::jobs_routing_key, messages,
+                                             publish_deadline_, stop);
 }
 
 void amqp_job_sink::idle() noexcept {

@@ -15,9 +15,9 @@ public:
     explicit pg_slot_store(pg::provider_store& store, std::optional<domain::provider> register_first = {});
 
     std::vector<domain::provider> enabled_providers() override;
-    bool claim(const std::string& provider, std::chrono::sys_seconds slot) override;
-    void mark_published(const std::string& provider, std::chrono::sys_seconds slot) override;
-    void release(const std::string& provider, std::chrono::sys_seconds slot) override;
+    std::vector<domain::provider_slot> claim_all(std::span<const domain::provider_slot> slots) override;
+    void mark_all_published(std::span<const domain::provider_slot> slots) override;
+    void release_all(std::span<const domain::provider_slot> slots) override;
 
 private:
     pg::provider_store& store_;
@@ -26,11 +26,12 @@ private:
 
 class amqp_job_sink final : public job_sink {
 public:
-    /// Each job is retried (reconnecting) for at most `publish_deadline` before the loop gives up
-    /// on this attempt and retries the slot later.
+    /// The jobs of a batch that fail are sent again (reconnecting) for at most `publish_deadline`
+    /// before the loop gives up on them and retries their slots later.
     amqp_job_sink(amqp::publisher& publisher, std::chrono::milliseconds publish_deadline);
 
-    void publish(const jobs::fetch_job& job, std::stop_token stop) override;
+    std::vector<std::optional<std::string>> publish_all(std::span<const jobs::fetch_job> jobs,
+                                                        std::stop_token stop) override;
     void idle() noexcept override;
 
 private:

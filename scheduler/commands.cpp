@@ -20,6 +20,7 @@
 #include <limits>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 namespace marquee::scheduler {
 namespace {
@@ -201,22 +202,38 @@ int run_once(const settings& s) {
     publisher.connect();
 
     auto slot = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-    int published = 0;
+    std::vector<domain::provider_slot> slots;
+    std::vector<jobs::fetch_job> jobs;
+    std::vector<amqp::outgoing_message> messages;
     for (const auto& p : store.list()) {
         if (!p.enabled) continue;
-        // Recorded like a daemon's slot (a daemon then skips this second); published regardless,
-        // since --once is an explicit request.
-        store.claim_slot(p.name, slot);
-        auto job = jobs::make_fetch_job(p.name, slot);
-        amqp::publish_options options;
-        options.message_id = job.job_id;
-        publisher.publish_with_retry(amqp::topology::exchange, amqp::topology::jobs_routing_key, jobs::to_json(job),
-                                     once_publish_deadline, options);
-        store.mark_published(p.name, slot);
-        log::info("provider {}: published job {} for {}", p.name, job.job_id, jobs::format_rfc3339_utc(slot));
-        ++published;
+        slots.push_back({p.name, slot});
+        const auto& job = jobs.emplace_back(jobs::make_fetch_job(p.name, slot));
+        messages.push_back({jobs::to_json(job), {.expiration = {}, .message_id = job.job_id}});
     }
-    if (published == 0) log::warn("no enabled provider: nothing published");
+    if (slots.empty()) {
+        log::warn("no enabled provider: nothing published");
+        return 0;
+    }
+    // Recorded like a daemon's slots (a daemon then skips this second); published regardless,
+    // since --once is an explicit request.
+    store.claim_slots(slots);
+    auto failures = publisher.publish_all_with_retry(amqp::topology::exchange, amqp::topology::jobs_routing_key,
+                                                     messages, once_publish_deadline);
+    std::vector<domain::provider_slot> published;
+    std::optional<std::string> failure;
+    for (std::size_t i = 0; i < slots.size(); ++i) {
+        if (failures[i]) {
+            log::error("provider {}: cannot publish job {}: {}", slots[i].provider, jobs[i].job_id, *failures[i]);
+            if (!failure) failure = failures[i];
+            continue;
+        }
+        log::info("provider {}: published job {} for {}", slots[i].provider, jobs[i].job_id,
+                  jobs::format_rfc3339_utc(slot));
+        published.push_back(slots[i]);
+    }
+    store.mark_slots_published(published);
+    if (failure) throw queue_error(*failure);
     return 0;
 }
 

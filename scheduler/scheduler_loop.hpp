@@ -2,6 +2,7 @@
 // The scheduler's decisions, apart from PostgreSQL, RabbitMQ and real time: which provider slots
 // are due, claiming each slot before publishing it (so any number of scheduler replicas publish
 // every slot once), retrying failed slots while they are current, and picking up provider changes.
+// The slots due at one instant go together: one claim, overlapping publishes, one mark.
 #include "clock.hpp"
 #include "marquee/cron/schedule.hpp"
 #include "marquee/domain/provider.hpp"
@@ -9,9 +10,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
+#include <span>
 #include <stop_token>
 #include <string>
 #include <vector>
@@ -23,19 +27,23 @@ class slot_store {
 public:
     virtual ~slot_store() = default;
     virtual std::vector<domain::provider> enabled_providers() = 0;
-    /// True when this caller won (provider, slot) and must publish it.
-    virtual bool claim(const std::string& provider, std::chrono::sys_seconds slot) = 0;
-    virtual void mark_published(const std::string& provider, std::chrono::sys_seconds slot) = 0;
-    /// Gives up a claim whose job could not be published, so it can be claimed again.
-    virtual void release(const std::string& provider, std::chrono::sys_seconds slot) = 0;
+    /// Claims all of `slots` at once; returns the ones this caller won and must publish, in the
+    /// order given (another scheduler holds the rest).
+    virtual std::vector<domain::provider_slot> claim_all(std::span<const domain::provider_slot> slots) = 0;
+    virtual void mark_all_published(std::span<const domain::provider_slot> slots) = 0;
+    /// Gives up claims whose jobs could not be published, so they can be claimed again.
+    virtual void release_all(std::span<const domain::provider_slot> slots) = 0;
 };
 
-/// Where jobs go (RabbitMQ in production). publish returns once the job is safely queued and
-/// throws queue_error otherwise.
+/// Where jobs go (RabbitMQ in production).
 class job_sink {
 public:
     virtual ~job_sink() = default;
-    virtual void publish(const jobs::fetch_job& job, std::stop_token stop) = 0;
+    /// Publishes `jobs`, their confirms overlapping. Returns, per job in order, nullopt once it is
+    /// safely queued, otherwise why not (it may still have reached the queue). Never throws for a
+    /// queue failure: a job that could not be published is a failure in the result.
+    virtual std::vector<std::optional<std::string>> publish_all(std::span<const jobs::fetch_job> jobs,
+                                                                std::stop_token stop) = 0;
     /// Called on every loop turn, so an idle connection can service heartbeats. Never throws.
     virtual void idle() noexcept {}
 };
@@ -46,6 +54,8 @@ struct loop_options {
     /// Wait before retrying a slot whose claim or publish failed (doubling up to retry_max).
     std::chrono::milliseconds retry_initial{std::chrono::milliseconds{500}};
     std::chrono::milliseconds retry_max{std::chrono::seconds{10}};
+    /// The most due slots claimed, published and marked together; more wait for the next batch.
+    std::size_t max_batch = 256;
 };
 
 /// What the loop has done, readable from any thread (the metrics endpoint reads it).
@@ -81,9 +91,14 @@ private:
         std::chrono::milliseconds backoff{0};
     };
 
+    struct due_slot {
+        entry* e;
+        std::chrono::sys_seconds slot;
+    };
+
     void reload(clock::time_point now);
-    /// Claims and publishes `slot`; false when it must be retried.
-    bool fire(const entry& e, std::chrono::sys_seconds slot, std::stop_token stop);
+    /// Claims, publishes and marks `batch`; per slot, false when it must be retried.
+    std::vector<bool> fire(std::span<const due_slot> batch, std::stop_token stop);
 
     slot_store& store_;
     job_sink& sink_;

@@ -261,4 +261,79 @@ TEST(amqp, publisher_reconnects_after_the_broker_drops_connections) {
     EXPECT_EQ(bodies, (std::vector<std::string>{"1", "2"}));
 }
 
+std::vector<amqp::outgoing_message> numbered_messages(int count) {
+    std::vector<amqp::outgoing_message> out;
+    for (int i = 0; i < count; ++i)
+        out.push_back({std::to_string(i), {.expiration = {}, .message_id = "m-" + std::to_string(i)}});
+    return out;
+}
+
+TEST(amqp, publish_all_overlaps_confirms_in_a_bounded_window_and_confirms_each_message_once) {
+    auto vh = mt::fresh_vhost();
+    amqp::publisher pub(options_for(vh), topology::declare);
+    const auto messages = numbered_messages(300);
+    // A window far smaller than the batch: the window refills as confirms come back.
+    auto failures = pub.publish_all(topology::exchange, topology::jobs_routing_key, messages, 16);
+    ASSERT_EQ(failures.size(), messages.size());
+    for (std::size_t i = 0; i < failures.size(); ++i) EXPECT_FALSE(failures[i]) << i << ": " << *failures[i];
+    // The same connection goes on with consecutive delivery tags.
+    failures = pub.publish_all(topology::exchange, topology::jobs_routing_key, numbered_messages(5));
+    for (const auto& f : failures) EXPECT_FALSE(f) << *f;
+    EXPECT_EQ(mt::ready_messages(vh, topology::jobs_queue), 305);
+    amqp::consumer c(options_for(vh), queue(topology::jobs_queue, 100));
+    std::multiset<std::string> bodies;
+    for (int i = 0; i < 305; ++i) {
+        auto d = receive(c);
+        ASSERT_TRUE(d) << "delivery " << i;
+        EXPECT_EQ(d->message_id, "m-" + d->body);
+        EXPECT_TRUE(d->persistent);
+        bodies.insert(d->body);
+        c.ack(d->delivery_tag);
+    }
+    for (int i = 0; i < 300; ++i) EXPECT_EQ(bodies.count(std::to_string(i)), i < 5 ? 2u : 1u) << i;
+}
+
+TEST(amqp, publish_all_fails_returned_messages_and_the_next_batch_goes_through) {
+    auto vh = mt::fresh_vhost();
+    amqp::publisher pub(options_for(vh), topology::declare);
+    auto failures = pub.publish_all(topology::exchange, "no-such-key", numbered_messages(20));
+    ASSERT_EQ(failures.size(), 20u);
+    for (const auto& f : failures) {
+        ASSERT_TRUE(f) << "an unroutable message counted as published";
+        EXPECT_NE(f->find("unroutable, returned by the broker: 312 NO_ROUTE"), std::string::npos) << *f;
+    }
+    failures = pub.publish_all(topology::exchange, topology::jobs_routing_key, numbered_messages(3));
+    for (const auto& f : failures) EXPECT_FALSE(f) << *f;
+    EXPECT_EQ(mt::ready_messages(vh, topology::jobs_queue), 3);
+}
+
+TEST(amqp, publish_all_fails_every_unconfirmed_message_when_the_broker_closes_the_channel) {
+    auto vh = mt::fresh_vhost();
+    amqp::publisher pub(options_for(vh), topology::declare);
+    // Publishing to a missing exchange makes the broker close the channel (404) while the rest of
+    // the batch is in flight or not yet sent.
+    auto failures = pub.publish_all("no-such-exchange", topology::jobs_routing_key, numbered_messages(50), 10);
+    ASSERT_EQ(failures.size(), 50u);
+    for (const auto& f : failures) {
+        ASSERT_TRUE(f);
+        EXPECT_NE(f->find("404 NOT_FOUND"), std::string::npos) << *f;
+    }
+    EXPECT_FALSE(pub.connected()) << "the connection with a failed batch is dropped";
+    failures = pub.publish_all(topology::exchange, topology::jobs_routing_key, numbered_messages(4));
+    for (const auto& f : failures) EXPECT_FALSE(f) << *f;
+    EXPECT_EQ(mt::ready_messages(vh, topology::jobs_queue), 4);
+}
+
+TEST(amqp, publish_all_with_retry_reconnects_after_the_broker_drops_connections) {
+    auto vh = mt::fresh_vhost();
+    amqp::publisher pub(options_for(vh), topology::declare);
+    auto failures = pub.publish_all(topology::exchange, topology::jobs_routing_key, numbered_messages(2));
+    for (const auto& f : failures) EXPECT_FALSE(f) << *f;
+    close_connections(vh);
+    failures = pub.publish_all_with_retry(topology::exchange, topology::jobs_routing_key, numbered_messages(10), 30s);
+    ASSERT_EQ(failures.size(), 10u);
+    for (const auto& f : failures) EXPECT_FALSE(f) << *f;
+    EXPECT_EQ(mt::ready_messages(vh, topology::jobs_queue), 12) << "each message of the batch arrived once";
+}
+
 }  // namespace

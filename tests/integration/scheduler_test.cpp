@@ -248,6 +248,61 @@ TEST(scheduler, a_stale_unpublished_claim_is_taken_over_and_a_fresh_one_is_left_
         << "the live claim is still its owner's";
 }
 
+TEST(scheduler, two_daemons_claim_publish_and_mark_50_providers_due_at_once_as_one_batch_each_slot_once) {
+    auto db = mt::fresh_database();
+    auto vh = mt::fresh_vhost();
+    auto env = scheduler_env(db, vh);
+    env["LOG_LEVEL"] = "debug";
+    // Once a year in UTC: every provider's current slot is this year's first second, due at once
+    // when the daemons start and not again while they run (but for the turn of a year).
+    const auto today = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now());
+    const std::chrono::sys_seconds current{std::chrono::sys_days{std::chrono::year_month_day{today}.year() / 1 / 1}};
+    constexpr long providers = 50;
+    mt::execute(db.url(), fmt::format("INSERT INTO providers (name, url, schedule, time_zone) "
+                                      "SELECT format('p%s', lpad(i::text, 2, '0')), 'http://127.0.0.1:9/f', "
+                                      "'0 0 1 1 *', 'UTC' FROM generate_series(0, {}) AS i",
+                                      providers - 1));
+    const std::string published_sql = "SELECT count(*) FROM schedule_slots WHERE published_at IS NOT NULL";
+    const std::string batch_line = fmt::format("batch of {} due slot(s)", providers);
+    long from_a = 0;
+    long from_b = 0;
+    {
+        mt::process a("marquee-scheduler", {}, env);
+        mt::process b("marquee-scheduler", {}, env);
+        ASSERT_TRUE(mt::wait_until([&] { return count(db.url(), published_sql) == providers; }, 60s,
+                                   "every slot published and marked"));
+        // Both daemons found the 50 slots due together and claimed them in one batch; the claims
+        // decided which of them published each slot.
+        ASSERT_TRUE(mt::wait_until(
+            [&] {
+                return a.log_text().find(batch_line) != std::string::npos &&
+                       b.log_text().find(batch_line) != std::string::npos;
+            },
+            60s, "each daemon's batch of 50"));
+        a.terminate();
+        b.terminate();
+        EXPECT_EQ(a.wait_exit(30s), 0) << a.log_text();
+        EXPECT_EQ(b.wait_exit(30s), 0) << b.log_text();
+        from_a = published_lines(a);
+        from_b = published_lines(b);
+    }
+    EXPECT_EQ(from_a + from_b, providers) << "every slot published by exactly one daemon";
+    auto jobs = drain(vh);
+    ASSERT_EQ(static_cast<long>(jobs.size()), providers);
+    std::set<std::string> published_providers;
+    for (const auto& d : jobs) {
+        auto parsed = marquee::jobs::parse_fetch_job(d.body);
+        ASSERT_TRUE(std::holds_alternative<marquee::jobs::fetch_job>(parsed)) << d.body;
+        const auto& job = std::get<marquee::jobs::fetch_job>(parsed);
+        EXPECT_EQ(job.scheduled_for, current) << job.provider;
+        EXPECT_EQ(d.message_id, job.job_id);
+        published_providers.insert(job.provider);
+    }
+    EXPECT_EQ(static_cast<long>(published_providers.size()), providers) << "one job per provider";
+    EXPECT_EQ(count(db.url(), "SELECT count(*) FROM schedule_slots"), providers);
+    EXPECT_EQ(count(db.url(), "SELECT count(*) FROM schedule_slots WHERE published_at IS NULL"), 0);
+}
+
 TEST(scheduler, kill9_then_restart_publishes_on_without_repeating_a_slot) {
     auto db = mt::fresh_database();
     auto vh = mt::fresh_vhost();

@@ -6,7 +6,10 @@
 
 #include <date/date.h>
 
+#include <functional>
+#include <optional>
 #include <set>
+#include <span>
 #include <sstream>
 
 namespace {
@@ -51,14 +54,20 @@ marquee::domain::provider make_provider(std::string name, std::string schedule, 
     return p;
 }
 
+using marquee::domain::provider_slot;
+
 // One table of providers and one of claims, shared by every loop in a test (like PostgreSQL).
 class fake_store final : public marquee::scheduler::slot_store {
 public:
     std::vector<marquee::domain::provider> providers;
-    std::set<std::pair<std::string, sys_seconds>> claimed;
-    std::set<std::pair<std::string, sys_seconds>> published;
+    std::set<provider_slot> claimed;
+    std::set<provider_slot> published;
     bool down = false;
+    bool marking_fails = false;
     int reloads = 0;
+    int claim_calls = 0;
+    int mark_calls = 0;
+    int release_calls = 0;
 
     std::vector<marquee::domain::provider> enabled_providers() override {
         if (down) throw marquee::storage_error("connection refused");
@@ -68,25 +77,57 @@ public:
             if (p.enabled) out.push_back(p);
         return out;
     }
-    bool claim(const std::string& provider, sys_seconds slot) override {
+    std::vector<provider_slot> claim_all(std::span<const provider_slot> slots) override {
         if (down) throw marquee::storage_error("connection refused");
-        return claimed.emplace(provider, slot).second;
+        ++claim_calls;
+        std::vector<provider_slot> won;
+        for (const auto& s : slots)
+            if (claimed.insert(s).second) won.push_back(s);
+        return won;
     }
-    void mark_published(const std::string& provider, sys_seconds slot) override { published.emplace(provider, slot); }
-    void release(const std::string& provider, sys_seconds slot) override { claimed.erase({provider, slot}); }
+    void mark_all_published(std::span<const provider_slot> slots) override {
+        if (down || marking_fails) throw marquee::storage_error("connection refused");
+        ++mark_calls;
+        published.insert(slots.begin(), slots.end());
+    }
+    void release_all(std::span<const provider_slot> slots) override {
+        if (down) throw marquee::storage_error("connection refused");
+        ++release_calls;
+        for (const auto& s : slots)
+            if (!published.contains(s)) claimed.erase(s);
+    }
 };
 
+// Publishes or fails each job: the next `failures_left` jobs fail, so do those of the providers in
+// `failing`, and every job while `down` (like RabbitMQ unreachable). Remembers each call's size.
 class fake_sink final : public marquee::scheduler::job_sink {
 public:
     std::vector<marquee::jobs::fetch_job> jobs;
+    std::vector<std::size_t> batches;
     int failures_left = 0;
+    std::set<std::string> failing;
+    bool down = false;
+    std::function<void()> on_publish;  // runs after each call
 
-    void publish(const marquee::jobs::fetch_job& job, std::stop_token) override {
-        if (failures_left > 0) {
-            --failures_left;
-            throw marquee::queue_error("connection refused");
+    std::vector<std::optional<std::string>> publish_all(std::span<const marquee::jobs::fetch_job> batch,
+                                                        std::stop_token) override {
+        batches.push_back(batch.size());
+        std::vector<std::optional<std::string>> out;
+        for (const auto& job : batch) {
+            if (down) {
+                out.emplace_back("connection refused");
+            } else if (failures_left > 0) {
+                --failures_left;
+                out.emplace_back("not confirmed");
+            } else if (failing.contains(job.provider)) {
+                out.emplace_back("basic.nack");
+            } else {
+                jobs.push_back(job);
+                out.emplace_back();
+            }
         }
-        jobs.push_back(job);
+        if (on_publish) on_publish();
+        return out;
     }
     std::vector<std::string> slots() const {
         std::vector<std::string> out;
@@ -94,6 +135,10 @@ public:
         return out;
     }
 };
+
+sys_seconds second(const std::string& text) {
+    return std::chrono::floor<std::chrono::seconds>(at(text));
+}
 
 using strings = std::vector<std::string>;
 
@@ -107,8 +152,7 @@ TEST(scheduler_loop, fires_the_current_slot_at_start) {
     EXPECT_EQ(sink.slots(), strings{"acme@2024-03-10 12:05:00"});
     EXPECT_EQ(show(wake), "2024-03-10 12:07:35");  // the next reload comes before 12:10
     EXPECT_EQ(show(loop.next_slots().at("acme")), "2024-03-10 12:10:00");
-    EXPECT_TRUE(
-        store.published.contains({"acme", sys_seconds{at("2024-03-10 12:05:00").time_since_epoch() / 1s * 1s}}));
+    EXPECT_TRUE(store.published.contains({"acme", second("2024-03-10 12:05:00")}));
 }
 
 TEST(scheduler_loop, does_not_refire_a_claimed_current_slot_on_restart) {
@@ -306,6 +350,182 @@ TEST(scheduler_loop, run_returns_when_stopped) {
     scheduler_loop loop(store, sink, clk);
     loop.run(stop.get_token());
     EXPECT_EQ(sink.jobs.size(), 5u);
+}
+
+marquee::domain::provider every_minute(std::string name) {
+    return make_provider(std::move(name), "* * * * *");
+}
+
+TEST(scheduler_loop, fires_the_due_slots_as_one_batch_and_skips_those_taken_elsewhere) {
+    fake_store store;
+    for (const char* name : {"a", "b", "c", "d", "e"}) store.providers.push_back(every_minute(name));
+    const auto slot = second("2024-03-10 12:00:00");
+    store.claimed = {{"b", slot}, {"d", slot}};  // another replica holds these
+    fake_sink sink;
+    manual_clock clk(at("2024-03-10 12:00:00"));
+    scheduler_loop loop(store, sink, clk);
+    loop.tick();
+    EXPECT_EQ(store.claim_calls, 1) << "one claim for the whole batch";
+    EXPECT_EQ(sink.batches, std::vector<std::size_t>{3}) << "one publish call for the slots won";
+    EXPECT_EQ(sink.slots(), (strings{"a@2024-03-10 12:00:00", "c@2024-03-10 12:00:00", "e@2024-03-10 12:00:00"}));
+    EXPECT_EQ(store.mark_calls, 1) << "one mark for the slots published";
+    EXPECT_EQ(store.published, (std::set<provider_slot>{{"a", slot}, {"c", slot}, {"e", slot}}));
+    EXPECT_EQ(store.release_calls, 0);
+    EXPECT_EQ(loop.stats().slots_taken_elsewhere, 2u);
+    EXPECT_EQ(loop.stats().jobs_published, 3u);
+    EXPECT_EQ(loop.stats().publish_failures, 0u);
+    ASSERT_EQ(loop.next_slots().size(), 5u);
+    for (const auto& [name, next] : loop.next_slots()) EXPECT_EQ(show(next), "2024-03-10 12:01:00") << name;
+}
+
+TEST(scheduler_loop, failed_publishes_in_a_batch_are_released_and_retried_with_backoff_while_the_rest_are_marked) {
+    fake_store store;
+    for (const char* name : {"a", "b", "c", "d"}) store.providers.push_back(every_minute(name));
+    const auto slot = second("2024-03-10 12:00:00");
+    fake_sink sink;
+    sink.failing = {"b", "d"};
+    const auto start = at("2024-03-10 12:00:10");
+    manual_clock clk(start);
+    scheduler_loop loop(store, sink, clk, loop_options{5s, 500ms, 10s});
+    auto wake = loop.tick();
+    EXPECT_EQ(sink.slots(), (strings{"a@2024-03-10 12:00:00", "c@2024-03-10 12:00:00"}));
+    EXPECT_EQ(store.published, (std::set<provider_slot>{{"a", slot}, {"c", slot}}));
+    EXPECT_EQ(store.claimed, (std::set<provider_slot>{{"a", slot}, {"c", slot}})) << "the failed slots were released";
+    EXPECT_EQ(store.release_calls, 1);
+    EXPECT_EQ(loop.stats().publish_failures, 2u);
+    EXPECT_EQ(loop.stats().jobs_published, 2u);
+    EXPECT_EQ(wake, start + 500ms);
+    auto next = loop.next_slots();
+    EXPECT_EQ(show(next.at("a")), "2024-03-10 12:01:00");
+    EXPECT_EQ(show(next.at("b")), "2024-03-10 12:00:00");
+    EXPECT_EQ(show(next.at("c")), "2024-03-10 12:01:00");
+    EXPECT_EQ(show(next.at("d")), "2024-03-10 12:00:00");
+
+    clk.set(wake);
+    wake = loop.tick();  // b and d fail again: the backoff doubles
+    EXPECT_EQ(sink.batches, (std::vector<std::size_t>{4, 2})) << "only the failed slots are retried";
+    EXPECT_EQ(wake, start + 500ms + 1s);
+
+    sink.failing.clear();
+    clk.set(wake);
+    loop.tick();
+    EXPECT_EQ(sink.batches, (std::vector<std::size_t>{4, 2, 2}));
+    EXPECT_EQ(sink.slots(), (strings{"a@2024-03-10 12:00:00", "c@2024-03-10 12:00:00", "b@2024-03-10 12:00:00",
+                                     "d@2024-03-10 12:00:00"}));
+    EXPECT_EQ(store.published, (std::set<provider_slot>{{"a", slot}, {"b", slot}, {"c", slot}, {"d", slot}}));
+    EXPECT_EQ(loop.stats().publish_failures, 4u);
+    EXPECT_EQ(loop.stats().jobs_published, 4u);
+    for (const auto& [name, n] : loop.next_slots()) EXPECT_EQ(show(n), "2024-03-10 12:01:00") << name;
+}
+
+TEST(scheduler_loop, a_whole_batch_publish_failure_releases_every_claim_and_retries_them_together) {
+    fake_store store;
+    for (const char* name : {"a", "b", "c"}) store.providers.push_back(every_minute(name));
+    fake_sink sink;
+    sink.down = true;
+    const auto start = at("2024-03-10 12:00:10");
+    manual_clock clk(start);
+    scheduler_loop loop(store, sink, clk, loop_options{5s, 500ms, 10s});
+    auto wake = loop.tick();
+    EXPECT_TRUE(sink.jobs.empty());
+    EXPECT_TRUE(store.claimed.empty()) << "every claim given back";
+    EXPECT_TRUE(store.published.empty());
+    EXPECT_EQ(store.mark_calls, 0);
+    EXPECT_EQ(store.release_calls, 1) << "one release for the whole batch";
+    EXPECT_EQ(loop.stats().publish_failures, 3u);
+    EXPECT_EQ(loop.stats().jobs_published, 0u);
+    EXPECT_EQ(loop.stats().last_publish_unix, 0);
+    EXPECT_EQ(wake, start + 500ms);
+
+    sink.down = false;
+    clk.set(wake);
+    loop.tick();
+    EXPECT_EQ(sink.batches, (std::vector<std::size_t>{3, 3}));
+    EXPECT_EQ(sink.slots(), (strings{"a@2024-03-10 12:00:00", "b@2024-03-10 12:00:00", "c@2024-03-10 12:00:00"}));
+    EXPECT_EQ(store.published.size(), 3u);
+    EXPECT_EQ(loop.stats().jobs_published, 3u);
+}
+
+TEST(scheduler_loop, a_failed_claim_retries_the_whole_batch_with_backoff) {
+    fake_store store;
+    for (const char* name : {"a", "b", "c"}) store.providers.push_back(every_minute(name));
+    fake_sink sink;
+    manual_clock clk(at("2024-03-10 12:00:00"));
+    scheduler_loop loop(store, sink, clk, loop_options{5s, 500ms, 10s});
+    loop.tick();
+    ASSERT_EQ(sink.jobs.size(), 3u);
+    store.down = true;
+    clk.set(at("2024-03-10 12:01:00"));
+    auto wake = loop.tick();  // the reload and the batch's claim fail
+    EXPECT_EQ(sink.batches, std::vector<std::size_t>{3}) << "nothing published without a claim";
+    EXPECT_EQ(loop.stats().storage_failures, 4u) << "the reload and each slot's claim";
+    EXPECT_EQ(wake, at("2024-03-10 12:01:00") + 500ms);
+    store.down = false;
+    clk.set(wake);
+    loop.tick();
+    EXPECT_EQ(sink.batches, (std::vector<std::size_t>{3, 3}));
+    EXPECT_EQ(store.published.size(), 6u);
+}
+
+TEST(scheduler_loop, a_batch_published_but_not_recorded_is_not_published_again) {
+    fake_store store;
+    for (const char* name : {"a", "b"}) store.providers.push_back(every_minute(name));
+    store.marking_fails = true;
+    fake_sink sink;
+    manual_clock clk(at("2024-03-10 12:00:10"));
+    scheduler_loop loop(store, sink, clk);
+    loop.tick();
+    EXPECT_EQ(sink.slots(), (strings{"a@2024-03-10 12:00:00", "b@2024-03-10 12:00:00"}));
+    EXPECT_TRUE(store.published.empty());
+    EXPECT_EQ(store.claimed.size(), 2u) << "the claims stay";
+    EXPECT_EQ(store.release_calls, 0);
+    EXPECT_EQ(loop.stats().jobs_published, 2u);
+    for (const auto& [name, next] : loop.next_slots()) EXPECT_EQ(show(next), "2024-03-10 12:01:00") << name;
+
+    store.marking_fails = false;
+    clk.advance(1s);
+    loop.tick();
+    scheduler_loop restarted(store, sink, clk);
+    restarted.tick();
+    EXPECT_EQ(sink.jobs.size(), 2u);
+}
+
+TEST(scheduler_loop, due_slots_go_in_batches_of_at_most_max_batch) {
+    fake_store store;
+    for (const char* name : {"a", "b", "c", "d", "e"}) store.providers.push_back(every_minute(name));
+    fake_sink sink;
+    manual_clock clk(at("2024-03-10 12:00:10"));
+    loop_options options;
+    options.max_batch = 2;
+    scheduler_loop loop(store, sink, clk, options);
+    loop.tick();
+    EXPECT_EQ(sink.batches, (std::vector<std::size_t>{2, 2, 1}));
+    EXPECT_EQ(store.claim_calls, 3);
+    EXPECT_EQ(store.mark_calls, 3);
+    EXPECT_EQ(store.published.size(), 5u);
+}
+
+TEST(scheduler_loop, a_stop_request_ends_the_tick_between_batches) {
+    fake_store store;
+    for (const char* name : {"a", "b", "c"}) store.providers.push_back(every_minute(name));
+    fake_sink sink;
+    std::stop_source stop;
+    sink.on_publish = [&] { stop.request_stop(); };
+    manual_clock clk(at("2024-03-10 12:00:10"));
+    loop_options options;
+    options.max_batch = 1;
+    scheduler_loop loop(store, sink, clk, options);
+    loop.tick(stop.get_token());
+    EXPECT_EQ(sink.slots(), strings{"a@2024-03-10 12:00:00"});
+    EXPECT_EQ(store.claimed.size(), 1u) << "the later batches were not claimed";
+    auto next = loop.next_slots();
+    EXPECT_EQ(show(next.at("a")), "2024-03-10 12:01:00");
+    EXPECT_EQ(show(next.at("b")), "2024-03-10 12:00:00");
+    EXPECT_EQ(show(next.at("c")), "2024-03-10 12:00:00");
+
+    sink.on_publish = nullptr;
+    loop.tick();
+    EXPECT_EQ(sink.slots(), (strings{"a@2024-03-10 12:00:00", "b@2024-03-10 12:00:00", "c@2024-03-10 12:00:00"}));
 }
 
 }  // namespace

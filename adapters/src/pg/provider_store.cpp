@@ -5,6 +5,8 @@
 
 #include <pqxx/pqxx>
 
+#include <set>
+
 namespace marquee::pg {
 namespace {
 
@@ -47,19 +49,61 @@ constexpr const char* delete_provider_sql = "DELETE FROM providers WHERE name = 
 constexpr const char* set_enabled_sql = R"(
 UPDATE providers SET enabled = $2, updated_at = now() WHERE name = $1 RETURNING name)";
 
-// A fresh claim inserts; an existing claim is taken over only when it was never published and is
-// older than the lease, so a scheduler that died between claim and publish does not lose the slot.
-constexpr const char* claim_slot_sql = R"(
-INSERT INTO schedule_slots (provider, slot) VALUES ($1, $2::timestamptz)
+// $1 providers, $2 slots (parallel arrays). A fresh claim inserts; an existing claim is taken over
+// only when it was never published and is older than the lease ($3 seconds), so a scheduler that
+// died between claim and publish does not lose the slot. Rows are claimed in key order, so two
+// schedulers claiming overlapping batches take the row locks in the same order (the later one waits
+// for the earlier one's commit, then finds its claims) rather than deadlock. DISTINCT: ON CONFLICT
+// DO UPDATE refuses to touch a row twice. A removed provider's slot is left out rather than fail the
+// whole batch on the foreign key.
+constexpr const char* claim_slots_sql = R"(
+INSERT INTO schedule_slots (provider, slot)
+SELECT DISTINCT wanted.provider, wanted.slot
+  FROM unnest($1::text[], $2::timestamptz[]) AS wanted (provider, slot)
+ WHERE EXISTS (SELECT 1 FROM providers WHERE providers.name = wanted.provider)
+ ORDER BY wanted.provider, wanted.slot
 ON CONFLICT (provider, slot) DO UPDATE SET claimed_at = now()
 WHERE schedule_slots.published_at IS NULL AND schedule_slots.claimed_at < now() - make_interval(secs => $3)
-RETURNING provider)";
+RETURNING provider, extract(epoch FROM slot)::bigint)";
 
-constexpr const char* mark_published_sql = R"(
-UPDATE schedule_slots SET published_at = now() WHERE provider = $1 AND slot = $2::timestamptz)";
+// $1 providers, $2 slots.
+constexpr const char* mark_slots_published_sql = R"(
+UPDATE schedule_slots SET published_at = now()
+  FROM unnest($1::text[], $2::timestamptz[]) AS done (provider, slot)
+ WHERE schedule_slots.provider = done.provider AND schedule_slots.slot = done.slot)";
 
-constexpr const char* release_slot_sql = R"(
-DELETE FROM schedule_slots WHERE provider = $1 AND slot = $2::timestamptz AND published_at IS NULL)";
+// $1 providers, $2 slots.
+constexpr const char* release_slots_sql = R"(
+DELETE FROM schedule_slots
+ USING unnest($1::text[], $2::timestamptz[]) AS given_up (provider, slot)
+ WHERE schedule_slots.provider = given_up.provider AND schedule_slots.slot = given_up.slot
+   AND schedule_slots.published_at IS NULL)";
+
+// A PostgreSQL array literal of `items` for a $n::text[] or $n::timestamptz[] parameter (libpqxx 6
+// has no array parameters): every element double-quoted, with '"' and '\' escaped.
+template <typename Text>
+std::string array_literal(std::span<const domain::provider_slot> items, Text text) {
+    std::string out = "{";
+    for (const auto& item : items) {
+        if (out.size() > 1) out += ',';
+        out += '"';
+        for (char c : text(item)) {
+            if (c == '"' || c == '\\') out += '\\';
+            out += c;
+        }
+        out += '"';
+    }
+    out += '}';
+    return out;
+}
+
+std::string providers_array(std::span<const domain::provider_slot> slots) {
+    return array_literal(slots, [](const domain::provider_slot& s) -> const std::string& { return s.provider; });
+}
+
+std::string slots_array(std::span<const domain::provider_slot> slots) {
+    return array_literal(slots, [](const domain::provider_slot& s) { return jobs::format_rfc3339_utc(s.slot); });
+}
 
 domain::provider from_row(const pqxx::row& row) {
     domain::provider p;
@@ -155,25 +199,31 @@ bool provider_store::set_enabled(std::string_view name, bool enabled) {
     return run([&](pqxx::work& tx) { return !tx.exec_params(set_enabled_sql, std::string(name), enabled).empty(); });
 }
 
-bool provider_store::claim_slot(std::string_view provider, std::chrono::sys_seconds slot,
-                                std::chrono::seconds stale_after) {
-    return run([&](pqxx::work& tx) {
-        return !tx.exec_params(claim_slot_sql, std::string(provider), jobs::format_rfc3339_utc(slot),
-                               static_cast<double>(stale_after.count()))
-                    .empty();
+std::vector<domain::provider_slot> provider_store::claim_slots(std::span<const domain::provider_slot> slots,
+                                                               std::chrono::seconds stale_after) {
+    if (slots.empty()) return {};
+    auto won = run([&](pqxx::work& tx) {
+        std::set<domain::provider_slot> out;
+        for (const auto& row : tx.exec_params(claim_slots_sql, providers_array(slots), slots_array(slots),
+                                              static_cast<double>(stale_after.count())))
+            out.insert(
+                {row[0].as<std::string>(), std::chrono::sys_seconds{std::chrono::seconds{row[1].as<std::int64_t>()}}});
+        return out;
     });
+    std::vector<domain::provider_slot> out;
+    for (const auto& s : slots)
+        if (won.erase(s) > 0) out.push_back(s);
+    return out;
 }
 
-void provider_store::mark_published(std::string_view provider, std::chrono::sys_seconds slot) {
-    run([&](pqxx::work& tx) {
-        tx.exec_params(mark_published_sql, std::string(provider), jobs::format_rfc3339_utc(slot));
-    });
+void provider_store::mark_slots_published(std::span<const domain::provider_slot> slots) {
+    if (slots.empty()) return;
+    run([&](pqxx::work& tx) { tx.exec_params(mark_slots_published_sql, providers_array(slots), slots_array(slots)); });
 }
 
-void provider_store::release_slot(std::string_view provider, std::chrono::sys_seconds slot) {
-    run([&](pqxx::work& tx) {
-        tx.exec_params(release_slot_sql, std::string(provider), jobs::format_rfc3339_utc(slot));
-    });
+void provider_store::release_slots(std::span<const domain::provider_slot> slots) {
+    if (slots.empty()) return;
+    run([&](pqxx::work& tx) { tx.exec_params(release_slots_sql, providers_array(slots), slots_array(slots)); });
 }
 
 }  // namespace marquee::pg

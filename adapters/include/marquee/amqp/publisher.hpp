@@ -1,18 +1,22 @@
 #pragma once
 // Publishing with publisher confirms: a publish returns only once the broker has taken
-// responsibility for the message (persisted it to the queues it routes to).
+// responsibility for the message (persisted it to the queues it routes to). publish_all sends many
+// messages before waiting, so their confirms (a Raft commit each on a quorum queue) overlap.
 //
 // One publisher per thread (see connection.hpp). Delivery is at least once: a publish that timed
-// out may still have reached the queue, and publish_with_retry then sends it again, so consumers
+// out may still have reached the queue, and the retrying calls then send it again, so consumers
 // must tolerate duplicates (fetch jobs carry a job_id).
 #include "marquee/amqp/connection.hpp"
 
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <optional>
+#include <span>
 #include <stop_token>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace marquee::amqp {
 
@@ -22,6 +26,16 @@ struct publish_options {
     /// AMQP message-id, e.g. the job id; shown by the management UI.
     std::string message_id;
 };
+
+/// One message of a publish_all batch.
+struct outgoing_message {
+    std::string body;
+    publish_options options;
+};
+
+/// Per message of a batch, in order: nullopt once the broker confirmed it, otherwise why not (it
+/// may or may not have reached the queue).
+using publish_failures = std::vector<std::optional<std::string>>;
 
 class publisher {
 public:
@@ -42,8 +56,23 @@ public:
     void publish(std::string_view exchange, std::string_view routing_key, std::string_view body,
                  const publish_options& options = {});
 
-    /// publish(), retried with backoff (reconnecting each time) until it is confirmed or `total`
-    /// has passed or `stop` is requested; then throws the last queue_error.
+    /// Publishes every message like publish(), to one exchange with one routing key, with up to
+    /// `max_in_flight` of them sent and not yet confirmed at a time (consecutive delivery tags; the
+    /// broker may ack several at once). Fails a message the broker nacks, or one not confirmed
+    /// within confirm_timeout of its sending; a return (unroutable) names no delivery tag, so it
+    /// fails every message then unconfirmed. When the connection fails, every message not yet
+    /// confirmed fails with its reason. After any failure the connection is dropped and the next
+    /// call reconnects. Never throws queue_error: failures are in the result.
+    publish_failures publish_all(std::string_view exchange, std::string_view routing_key,
+                                 std::span<const outgoing_message> messages, std::size_t max_in_flight = 256);
+
+    /// publish_all(), the failed messages sent again with backoff (reconnecting) until all are
+    /// confirmed or `total` has passed or `stop` is requested; returns what then still failed.
+    publish_failures publish_all_with_retry(std::string_view exchange, std::string_view routing_key,
+                                            std::span<const outgoing_message> messages, std::chrono::milliseconds total,
+                                            std::stop_token stop = {});
+
+    /// publish(), retried like publish_all_with_retry; throws the last queue_error when it failed.
     void publish_with_retry(std::string_view exchange, std::string_view routing_key, std::string_view body,
                             std::chrono::milliseconds total, const publish_options& options = {},
                             std::stop_token stop = {});

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,15 +44,19 @@ public:
     /// False when there is none.
     bool set_enabled(std::string_view name, bool enabled);
 
-    /// Claims (provider, slot) for publishing. True for exactly one caller across all schedulers —
-    /// or when an earlier claim was never marked published within `stale_after` (its scheduler
-    /// died between claiming and publishing), which this call then takes over.
-    bool claim_slot(std::string_view provider, std::chrono::sys_seconds slot,
-                    std::chrono::seconds stale_after = std::chrono::seconds{120});
-    /// Records that the job for (provider, slot) was confirmed by RabbitMQ.
-    void mark_published(std::string_view provider, std::chrono::sys_seconds slot);
-    /// Gives up an unpublished claim so the slot can be claimed again (after a failed publish).
-    void release_slot(std::string_view provider, std::chrono::sys_seconds slot);
+    /// Claims each of `slots` for publishing, all in one statement; returns the ones this caller
+    /// won, in the order given. A slot is won by exactly one caller across all schedulers — or again
+    /// when an earlier claim was never marked published within `stale_after` (its scheduler died
+    /// between claiming and publishing), which this call then takes over. A slot of a provider that
+    /// no longer exists is not claimed. Claims are taken in (provider, slot) order, so schedulers
+    /// claiming overlapping batches wait for each other instead of deadlocking.
+    std::vector<domain::provider_slot> claim_slots(std::span<const domain::provider_slot> slots,
+                                                   std::chrono::seconds stale_after = std::chrono::seconds{120});
+    /// Records that the jobs for `slots` were confirmed by RabbitMQ (one statement).
+    void mark_slots_published(std::span<const domain::provider_slot> slots);
+    /// Gives up the unpublished claims among `slots` so they can be claimed again (after failed
+    /// publishes; one statement).
+    void release_slots(std::span<const domain::provider_slot> slots);
 
 private:
     template <typename Body>

@@ -4,6 +4,8 @@
 // can express them; the schedule and the time zone can only be checked here.
 #include "marquee/feed/limits.hpp"
 
+#include <chrono>
+#include <compare>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -22,6 +24,15 @@ struct provider {
     feed::limits caps;
 
     friend bool operator==(const provider&, const provider&) = default;
+};
+
+/// One slot of a provider's schedule: what a scheduler claims, publishes one fetch job for and marks
+/// published (table schedule_slots).
+struct provider_slot {
+    std::string provider;
+    std::chrono::sys_seconds slot{};
+
+    friend auto operator<=>(const provider_slot&, const provider_slot&) = default;
 };
 
 /// Which field of a provider is wrong and why, e.g. {"schedule", "minute: 60 is out of range 0-59"}.
