@@ -3,11 +3,21 @@
 #   make deps          install the Debian 12 packages the project needs (scripts/install-deps.sh, root)
 #   make build         Release build into build/ (build/bin/marquee-api, -worker, -scheduler, -migrate,
 #                      -provider-mock)
-#   make test          deps + configure + build + ctest --output-on-failure, ctest last. With CI set
-#                      (CI=1 make test): build-ci/, RelWithDebInfo, ASan+UBSan, -Werror. Integration
-#                      tests start their own PostgreSQL and RabbitMQ under <build dir>/test-services.
+#   make test          deps + configure + build + ctest --output-on-failure (all but the cluster test),
+#                      ctest last. With CI set (CI=1 make test): build-ci/, RelWithDebInfo, ASan+UBSan,
+#                      -Werror. Integration tests start their own PostgreSQL and RabbitMQ under
+#                      <build dir>/test-services.
+#   make test-cluster  the whole topology tortured (tests/cluster/): scripts/cluster.sh in
+#                      <test dir>/test-cluster from the binaries `make test` built (build-ci/ with CI
+#                      set), 5,000 req/s through HAProxy while an API, a worker and a scheduler are
+#                      killed, a RabbitMQ node stopped and the PostgreSQL replica restarted; prints
+#                      RESULT lines. `make test` leaves it out (ctest label cluster)
 #   make run           the whole stack on this machine (scripts/run-local.sh); Ctrl-C stops it, data
 #                      stays in .local/ for the next run
+#   make cluster       the whole topology, natively, in CLUSTER_DIR (default .local/cluster): HAProxy
+#                      over 3 APIs and 3 RabbitMQ nodes, 3 workers, 2 schedulers, PostgreSQL primary +
+#                      replica, 4 provider mocks (scripts/cluster.sh); prints its addresses and returns.
+#                      `make cluster-stop` stops it, `scripts/cluster.sh status .local/cluster` shows it
 #   make fuzz          clang + libFuzzer build in build-fuzz/, runs each build-fuzz/bin/fuzz-NAME for
 #                      FUZZ_SECONDS (default 30) on tests/fuzz/corpus-NAME/ (new finds, git-ignored)
 #                      seeded from tests/fuzz/corpus/NAME/
@@ -21,10 +31,10 @@
 #                      build-tidy/ (clang, configured only: nothing is compiled)
 #   make test-tsan     ThreadSanitizer build in build-tsan/, then the unit tests and the concurrent
 #                      integration tests; any TSan report fails (scripts/test-tsan.sh)
-#   make clean         stop test services left in build dirs, remove build/, build-ci/, build-fuzz/,
-#                      build-tsan/, build-tidy/ (keeps .local/)
+#   make clean         stop test services and clusters left in build dirs, remove build/, build-ci/,
+#                      build-fuzz/, build-tsan/, build-tidy/ (keeps .local/)
 #
-# Variables: JOBS (parallel compile jobs, default: number of CPUs), FUZZ_SECONDS, CI.
+# Variables: JOBS (parallel compile jobs, default: number of CPUs), FUZZ_SECONDS, CI, CLUSTER_DIR.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -45,6 +55,7 @@ endif
 FUZZ_DIR := build-fuzz
 TSAN_DIR := build-tsan
 TIDY_DIR := build-tidy
+CLUSTER_DIR ?= .local/cluster
 
 # Our C++ sources (build directories and .local/ excluded).
 SOURCE_DIRS := core adapters api worker scheduler tools tests bench
@@ -54,7 +65,8 @@ SOURCES = $(shell find $(SOURCE_DIRS) -type f \( -name '*.cpp' -o -name '*.hpp' 
 # fixtures), and they would double the run on CI's budget.
 TIDY_PATHS := ^$(CURDIR)/(core|adapters|api|worker|scheduler|tools)/
 
-.PHONY: help deps build test test-tsan run fuzz bench format format-check shellcheck tidy clean
+.PHONY: help deps build test test-cluster test-tsan run cluster cluster-stop fuzz bench format format-check \
+  shellcheck tidy clean
 
 help:
 	@sed -n '1,/^$$/p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
@@ -70,13 +82,28 @@ build: deps
 test: deps
 	cmake -S . -B $(TEST_DIR) $(CMAKE_GENERATOR) $(TEST_FLAGS)
 	cmake --build $(TEST_DIR) -j $(JOBS)
-	cd $(TEST_DIR) && ctest --output-on-failure
+	cd $(TEST_DIR) && ctest --output-on-failure -LE cluster
+
+# Configure and build are no-ops after `make test`: the cluster runs the binaries it built.
+# Verbose, so that the RESULT lines (the figures) show when it passes too.
+test-cluster: deps
+	cmake -S . -B $(TEST_DIR) $(CMAKE_GENERATOR) $(TEST_FLAGS)
+	cmake --build $(TEST_DIR) -j $(JOBS)
+	cd $(TEST_DIR) && ctest --verbose -L cluster
 
 test-tsan: deps
 	@TSAN_DIR=$(TSAN_DIR) JOBS=$(JOBS) scripts/test-tsan.sh
 
 run:
 	@scripts/run-local.sh
+
+cluster: build
+	@BIN_DIR=$(BUILD_DIR)/bin scripts/cluster.sh start $(CLUSTER_DIR)
+	@echo "Try: curl -s \"$$(sed -n 's/^SEARCH_URL=//p' $(CLUSTER_DIR)/env)?starts_at=2027-03-01T00:00:00Z&ends_at=2027-03-01T23:59:59Z\""
+	@echo "Stop: make cluster-stop"
+
+cluster-stop:
+	@scripts/cluster.sh stop $(CLUSTER_DIR)
 
 fuzz: deps
 	cmake -S . -B $(FUZZ_DIR) $(CMAKE_GENERATOR) -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
@@ -114,6 +141,7 @@ tidy: deps
 
 clean:
 	@for dir in $(BUILD_DIR) build-ci $(FUZZ_DIR) $(TSAN_DIR); do \
+	  if [[ -d $$dir/test-cluster ]]; then scripts/cluster.sh clean $$dir/test-cluster; fi; \
 	  if [[ -d $$dir/test-services ]]; then scripts/services.sh stop $$dir/test-services; fi; \
 	done
 	rm -rf $(BUILD_DIR) build-ci $(FUZZ_DIR) $(TSAN_DIR) $(TIDY_DIR)

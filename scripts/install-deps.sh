@@ -31,7 +31,7 @@ service_packages=(
 )
 # `make bench` (HTTP load), `.ci/run` (docker-compose validation, deploy/check.sh: promtool,
 # python3-yaml, haproxy -c, kubectl kustomize), scripts/image-check.sh (a Docker engine and a base
-# image made with debootstrap, since no registry is reachable).
+# image made with debootstrap, since no registry is reachable), scripts/cluster.sh (haproxy).
 tool_packages=(wrk docker-compose nginx-light prometheus python3-yaml haproxy docker.io debootstrap)
 # Debian's kubectl is kubernetes-client, unless another kubectl package (which owns /usr/bin/kubectl
 # and would conflict) is installed already.
