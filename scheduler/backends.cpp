@@ -21,7 +21,7 @@ std::vector<domain::provider> pg_slot_store::enabled_providers() {
     return providers;
 }
 
-std::vector<domain::provider_slot> pg_slot_store::claim_all(std::span<const domain::provider_slot> slots) {
+domain::slot_claims pg_slot_store::claim_all(std::span<const domain::provider_slot> slots) {
     return store_.claim_slots(slots);
 }
 

@@ -15,7 +15,7 @@ public:
     explicit pg_slot_store(pg::provider_store& store, std::optional<domain::provider> register_first = {});
 
     std::vector<domain::provider> enabled_providers() override;
-    std::vector<domain::provider_slot> claim_all(std::span<const domain::provider_slot> slots) override;
+    domain::slot_claims claim_all(std::span<const domain::provider_slot> slots) override;
     void mark_all_published(std::span<const domain::provider_slot> slots) override;
     void release_all(std::span<const domain::provider_slot> slots) override;
 

@@ -216,7 +216,8 @@ int run_once(const settings& s) {
         return 0;
     }
     // Recorded like a daemon's slots (a daemon then skips this second); published regardless,
-    // since --once is an explicit request.
+    // since --once is an explicit request. The slot is this second: a worker skips a job whose
+    // slot already has a succeeded run, so a second --once within the same second fetches nothing.
     store.claim_slots(slots);
     auto failures = publisher.publish_all_with_retry(amqp::topology::exchange, amqp::topology::jobs_routing_key,
                                                      messages, once_publish_deadline);

@@ -72,9 +72,11 @@ std::vector<bool> scheduler_loop::fire(std::span<const due_slot> batch, std::sto
     wanted.reserve(batch.size());
     for (const auto& d : batch) wanted.push_back({d.e->provider.name, d.slot});
     std::set<domain::provider_slot> won;
+    std::set<domain::provider_slot> held_elsewhere;
     try {
-        auto claimed = store_.claim_all(wanted);
-        won.insert(claimed.begin(), claimed.end());
+        auto claims = store_.claim_all(wanted);
+        won.insert(claims.won.begin(), claims.won.end());
+        held_elsewhere.insert(claims.held_elsewhere.begin(), claims.held_elsewhere.end());
     } catch (const error& ex) {
         stats_.storage_failures += wanted.size();
         log::warn("cannot claim {} due slot(s) (retrying them): {}", wanted.size(), ex.what());
@@ -84,8 +86,16 @@ std::vector<bool> scheduler_loop::fire(std::span<const due_slot> batch, std::sto
     std::vector<std::size_t> mine;  // indexes into `batch` of the slots this scheduler won
     std::vector<jobs::fetch_job> jobs;
     for (std::size_t i = 0; i < wanted.size(); ++i) {
+        if (held_elsewhere.contains(wanted[i])) {
+            // Claimed but not published: its scheduler is publishing it now, or died in between.
+            // Looked at again with backoff until it is published, or its claim goes stale and is
+            // taken over here — a slot is never lost with a scheduler.
+            log::debug("provider {}: slot {} is claimed by another scheduler, not published yet; looking again",
+                       wanted[i].provider, show(wanted[i].slot));
+            continue;
+        }
         if (!won.contains(wanted[i])) {
-            log::debug("provider {}: slot {} was claimed by another scheduler", wanted[i].provider,
+            log::debug("provider {}: slot {} was published by another scheduler", wanted[i].provider,
                        show(wanted[i].slot));
             ++stats_.slots_taken_elsewhere;
             done[i] = true;

@@ -27,9 +27,9 @@ class slot_store {
 public:
     virtual ~slot_store() = default;
     virtual std::vector<domain::provider> enabled_providers() = 0;
-    /// Claims all of `slots` at once; returns the ones this caller won and must publish, in the
-    /// order given (another scheduler holds the rest).
-    virtual std::vector<domain::provider_slot> claim_all(std::span<const domain::provider_slot> slots) = 0;
+    /// Claims all of `slots` at once: the ones this caller won and must publish, in the order
+    /// given, and those another scheduler holds unpublished (the rest are published already).
+    virtual domain::slot_claims claim_all(std::span<const domain::provider_slot> slots) = 0;
     virtual void mark_all_published(std::span<const domain::provider_slot> slots) = 0;
     /// Gives up claims whose jobs could not be published, so they can be claimed again.
     virtual void release_all(std::span<const domain::provider_slot> slots) = 0;

@@ -96,9 +96,11 @@ job_outcome job_runner::run_locked(const jobs::fetch_job& job, std::int64_t& run
     auto lock = pg::advisory_lock::try_acquire(conn, pg::provider_lock_key(provider->name));
     if (!lock) return {job_status::deferred, fmt::format("another ingestion of '{}' is running", provider->name)};
     auto slot = jobs::format_rfc3339_utc(job.scheduled_for);
-    // Coalescing: a backlog of jobs (a worker outage, retries) collapses into the newest.
-    if (store.has_newer_success(provider->name, slot))
-        return {job_status::skipped, fmt::format("a newer run of '{}' already succeeded", provider->name)};
+    // Coalescing: a backlog of jobs (a worker outage, retries) collapses into the newest, and a
+    // job delivered again after its run committed (the ack lost with a connection) runs once.
+    if (store.has_success_at_or_after(provider->name, slot))
+        return {job_status::skipped,
+                fmt::format("a run of '{}' for this slot or a later one already succeeded", provider->name)};
     run_id = store.start_run(provider->name, job.job_id, slot);
     log::scope run_fields{{"run_id", run_id}};
     auto limits = settings_.fetch;

@@ -142,15 +142,13 @@ protected:
     std::string database_now() const { return scalar("SELECT now()::text"); }
 
     // Just after a slot went through: every provider's latest slot ingested, nothing running, the
-    // next slot seconds away. Two faults wait for it, because of two races of the product that this
-    // test is not about (and that would make it fail now and then):
-    // - a fetch job delivered twice after it was ingested (its worker's RabbitMQ connection lost
-    //   between commit and ack, or a confirm lost while publishing) is ingested again: coalescing
-    //   skips a job only when a *later* slot succeeded (ingestion_sql::newer_success, `>`), so a
-    //   redelivery of a succeeded slot makes a second succeeded run;
-    // - a scheduler killed between claiming a slot and publishing it loses the slot: the survivor
-    //   found it claimed, moved on, and a stale claim is only taken over by a later claim of the same
-    //   slot, which never comes.
+    // next slot seconds away. Two faults wait for it. They did because of two races this test found
+    // in the product, both fixed since: a job delivered again after its slot was ingested ran again
+    // (the worker now skips a job whose slot already succeeded, coalescing_test), and a scheduler
+    // killed between claiming a slot and publishing it lost the slot (a claim held unpublished is
+    // looked at again and taken over once its 30 s lease runs out, scheduler_loop_test). With the
+    // default 10 s schedule here a lease outlives the next slot, so the wait still keeps a kill
+    // from costing a slot; faults at any moment are the next step for this test.
     void wait_for_a_quiet_moment() const {
         // At least 40% of the period left before the next slot: the longest fault (a RabbitMQ node's
         // stop) takes a few seconds of the default 10.

@@ -1,5 +1,6 @@
-// Coalescing with the real worker: a job whose provider already has a succeeded run for a later slot
-// (a backlog, a retry that comes back late) is acknowledged without fetching and without a run row.
+// Coalescing with the real worker: a job whose provider already has a succeeded run for its slot or
+// a later one (a backlog, a retry that comes back late, a redelivery after a lost ack) is
+// acknowledged without fetching and without a run row.
 #include "harness/fixtures.hpp"
 #include "harness/harness.hpp"
 #include "harness/jobs.hpp"
@@ -67,6 +68,18 @@ TEST_F(coalescing, an_older_slot_after_a_newer_success_is_acked_without_a_run) {
     ASSERT_TRUE(mt::wait_until([&] { return skipped(late_retry.job_id); }, 30s, "the late retry skipped"));
     ASSERT_TRUE(mt::wait_until([&] { return jobs_queue_empty(); }, 30s, "the late retry acknowledged"));
     EXPECT_EQ(count("true"), "1");
+    EXPECT_EQ(feed_requests(), requests);
+
+    // The same job again (a redelivery after the ack was lost with the connection): no second run.
+    auto again = marquee::jobs::make_fetch_job("default", slot(5));
+    again.job_id = newer;
+    publish(again);
+    ASSERT_TRUE(mt::wait_until([&] { return jobs_queue_empty() && count("true") == "1"; }, 30s,
+                               "the redelivered job acknowledged"));
+    ASSERT_TRUE(
+        mt::wait_until([&] { return worker_->log_text().find("for this slot or a later one") != std::string::npos; },
+                       30s, "the redelivered job skipped"));
+    EXPECT_EQ(count("true"), "1") << "a slot that succeeded is not ingested twice";
     EXPECT_EQ(feed_requests(), requests);
 
     // Skipping does not get in the way of the next slot.

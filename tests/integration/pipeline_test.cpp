@@ -6,7 +6,10 @@
 #include "marquee/ids/event_id.hpp"
 
 #include <gtest/gtest.h>
+
 #include <boost/json.hpp>
+#include <chrono>
+#include <thread>
 
 namespace mt = marquee::testing;
 using namespace std::chrono_literals;
@@ -19,7 +22,13 @@ protected:
         return {{"DATABASE_URL", db_.url()}, {"AMQP_URL", vhost_.url()}, {"PROVIDER_URL", mock_.url()}};
     }
 
+    // A job's slot is the second --once runs in, and a slot is ingested once (a worker skips a job
+    // whose slot already succeeded): each call waits for a second of its own.
     void schedule_once() {
+        auto now = std::chrono::system_clock::now();
+        if (std::chrono::floor<std::chrono::seconds>(now) <= last_once_)
+            std::this_thread::sleep_until(last_once_ + std::chrono::seconds{1});
+        last_once_ = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
         mt::process scheduler("marquee-scheduler", {"--once"}, env());
         auto code = scheduler.wait_exit(60s);
         ASSERT_EQ(code, 0) << scheduler.log_text();
@@ -33,6 +42,7 @@ protected:
     mt::database db_ = mt::fresh_database();
     mt::vhost vhost_ = mt::fresh_vhost();
     mt::provider_mock mock_;
+    std::chrono::sys_seconds last_once_{};
 };
 
 boost::json::array events_of(const mt::http_response& r) {

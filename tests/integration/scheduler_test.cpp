@@ -212,7 +212,7 @@ TEST(scheduler, a_stale_unpublished_claim_is_taken_over_and_a_fresh_one_is_left_
     const std::chrono::sys_seconds current{std::chrono::sys_days{std::chrono::year_month_day{today}.year() / 1 / 1}};
     const auto slot_text = marquee::jobs::format_rfc3339_utc(current);
     // Both slots were claimed and never published: 'stale' by a scheduler that died ten minutes
-    // ago (past the two-minute lease), 'fresh' by one that is publishing right now.
+    // ago (past the 30-second lease), 'fresh' by one that is publishing right now.
     mt::execute(db.url(), fmt::format("INSERT INTO providers (name, url, schedule, time_zone) VALUES "
                                       "('stale', 'http://127.0.0.1:9/f', '0 0 1 1 *', 'UTC'), "
                                       "('fresh', 'http://127.0.0.1:9/f', '0 0 1 1 *', 'UTC');"
@@ -230,7 +230,7 @@ TEST(scheduler, a_stale_unpublished_claim_is_taken_over_and_a_fresh_one_is_left_
             60s, "the stale claim taken over and published"));
         ASSERT_TRUE(mt::wait_until(
             [&] {
-                return daemon.log_text().find(fmt::format("provider fresh: slot {} was claimed by another scheduler",
+                return daemon.log_text().find(fmt::format("provider fresh: slot {} is claimed by another scheduler",
                                                           slot_text)) != std::string::npos;
             },
             60s, "the fresh claim left to its scheduler"));

@@ -62,6 +62,7 @@ public:
     std::vector<marquee::domain::provider> providers;
     std::set<provider_slot> claimed;
     std::set<provider_slot> published;
+    std::set<provider_slot> stale;  // claims whose lease ran out: a claim takes them over
     bool down = false;
     bool marking_fails = false;
     int reloads = 0;
@@ -77,13 +78,17 @@ public:
             if (p.enabled) out.push_back(p);
         return out;
     }
-    std::vector<provider_slot> claim_all(std::span<const provider_slot> slots) override {
+    marquee::domain::slot_claims claim_all(std::span<const provider_slot> slots) override {
         if (down) throw marquee::storage_error("connection refused");
         ++claim_calls;
-        std::vector<provider_slot> won;
-        for (const auto& s : slots)
-            if (claimed.insert(s).second) won.push_back(s);
-        return won;
+        marquee::domain::slot_claims out;
+        for (const auto& s : slots) {
+            if (claimed.insert(s).second || (!published.contains(s) && stale.erase(s) > 0))
+                out.won.push_back(s);
+            else if (!published.contains(s))
+                out.held_elsewhere.push_back(s);
+        }
+        return out;
     }
     void mark_all_published(std::span<const provider_slot> slots) override {
         if (down || marking_fails) throw marquee::storage_error("connection refused");
@@ -360,7 +365,8 @@ TEST(scheduler_loop, fires_the_due_slots_as_one_batch_and_skips_those_taken_else
     fake_store store;
     for (const char* name : {"a", "b", "c", "d", "e"}) store.providers.push_back(every_minute(name));
     const auto slot = second("2024-03-10 12:00:00");
-    store.claimed = {{"b", slot}, {"d", slot}};  // another replica holds these
+    store.claimed = {{"b", slot}, {"d", slot}};  // another replica published these
+    store.published = store.claimed;
     fake_sink sink;
     manual_clock clk(at("2024-03-10 12:00:00"));
     scheduler_loop loop(store, sink, clk);
@@ -369,13 +375,40 @@ TEST(scheduler_loop, fires_the_due_slots_as_one_batch_and_skips_those_taken_else
     EXPECT_EQ(sink.batches, std::vector<std::size_t>{3}) << "one publish call for the slots won";
     EXPECT_EQ(sink.slots(), (strings{"a@2024-03-10 12:00:00", "c@2024-03-10 12:00:00", "e@2024-03-10 12:00:00"}));
     EXPECT_EQ(store.mark_calls, 1) << "one mark for the slots published";
-    EXPECT_EQ(store.published, (std::set<provider_slot>{{"a", slot}, {"c", slot}, {"e", slot}}));
+    EXPECT_EQ(store.published,
+              (std::set<provider_slot>{{"a", slot}, {"b", slot}, {"c", slot}, {"d", slot}, {"e", slot}}));
     EXPECT_EQ(store.release_calls, 0);
     EXPECT_EQ(loop.stats().slots_taken_elsewhere, 2u);
     EXPECT_EQ(loop.stats().jobs_published, 3u);
     EXPECT_EQ(loop.stats().publish_failures, 0u);
     ASSERT_EQ(loop.next_slots().size(), 5u);
     for (const auto& [name, next] : loop.next_slots()) EXPECT_EQ(show(next), "2024-03-10 12:01:00") << name;
+}
+
+// A slot another scheduler claimed but never published (it died in between) is not taken for
+// done: it is looked at again with backoff, and published here once the claim's lease runs out.
+TEST(scheduler_loop, a_slot_claimed_elsewhere_but_never_published_is_taken_over_not_lost) {
+    fake_store store;
+    store.providers = {every_minute("a"), every_minute("b")};
+    const auto slot = second("2024-03-10 12:00:00");
+    store.claimed = {{"b", slot}};  // claimed by a scheduler that then died
+    fake_sink sink;
+    manual_clock clk(at("2024-03-10 12:00:00"));
+    scheduler_loop loop(store, sink, clk);
+    loop.tick();
+    EXPECT_EQ(sink.slots(), strings{"a@2024-03-10 12:00:00"});
+    EXPECT_EQ(show(loop.next_slots().at("b")), "2024-03-10 12:00:00") << "not done: looked at again";
+    EXPECT_EQ(loop.stats().slots_taken_elsewhere, 0u);
+
+    clk.set(at("2024-03-10 12:00:05"));
+    loop.tick();  // still held: nothing published, still pending
+    EXPECT_EQ(sink.slots().size(), 1u);
+    store.stale.insert({"b", slot});  // the lease ran out
+    clk.set(at("2024-03-10 12:00:40"));
+    loop.tick();
+    EXPECT_EQ(sink.slots(), (strings{"a@2024-03-10 12:00:00", "b@2024-03-10 12:00:00"}));
+    EXPECT_TRUE(store.published.contains({"b", slot}));
+    EXPECT_EQ(show(loop.next_slots().at("b")), "2024-03-10 12:01:00");
 }
 
 TEST(scheduler_loop, failed_publishes_in_a_batch_are_released_and_retried_with_backoff_while_the_rest_are_marked) {

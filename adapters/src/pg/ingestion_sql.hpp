@@ -38,11 +38,12 @@ UPDATE ingestion_runs
        events_seen = $2, events_changed = $3, events_rejected = $4
  WHERE id = $1)sql";
 
-// $1 provider, $2 the job's slot (RFC 3339). A succeeded run for a later slot fetched a feed at
-// least as new as this job would (e.g. a retry that comes back after the next slot's run).
-inline constexpr const char* newer_success = R"sql(
+// $1 provider, $2 the job's slot (RFC 3339). A succeeded run for this slot or a later one fetched
+// a feed at least as new as this job would: a job delivered again after its run committed (its ack
+// lost with a connection), a retry that comes back after the next slot's run, a backlog.
+inline constexpr const char* success_at_or_after = R"sql(
 SELECT EXISTS (SELECT 1 FROM ingestion_runs
-                WHERE provider = $1 AND status = 'succeeded' AND scheduled_for > $2::timestamptz))sql";
+                WHERE provider = $1 AND status = 'succeeded' AND scheduled_for >= $2::timestamptz))sql";
 
 // $1 provider.
 inline constexpr const char* known_hashes = "SELECT id::text, content_hash FROM events WHERE provider = $1";

@@ -47,10 +47,10 @@ std::int64_t ingestion_store::start_run(const std::string& provider, const std::
     });
 }
 
-bool ingestion_store::has_newer_success(const std::string& provider, const std::string& slot) {
+bool ingestion_store::has_success_at_or_after(const std::string& provider, const std::string& slot) {
     return translate_errors([&] {
         pqxx::read_transaction tx(connection_);
-        return tx.exec_params1(ingestion_sql::newer_success, provider, slot)[0].as<bool>();
+        return tx.exec_params1(ingestion_sql::success_at_or_after, provider, slot)[0].as<bool>();
     });
 }
 

@@ -66,6 +66,15 @@ ON CONFLICT (provider, slot) DO UPDATE SET claimed_at = now()
 WHERE schedule_slots.published_at IS NULL AND schedule_slots.claimed_at < now() - make_interval(secs => $3)
 RETURNING provider, extract(epoch FROM slot)::bigint)";
 
+// $1 providers, $2 slots: those claimed but not published (after claim_slots_sql, in its
+// transaction).
+constexpr const char* unpublished_slots_sql = R"(
+SELECT s.provider, extract(epoch FROM s.slot)::bigint
+  FROM schedule_slots s
+  JOIN unnest($1::text[], $2::timestamptz[]) AS wanted (provider, slot)
+    ON s.provider = wanted.provider AND s.slot = wanted.slot
+ WHERE s.published_at IS NULL)";
+
 // $1 providers, $2 slots.
 constexpr const char* mark_slots_published_sql = R"(
 UPDATE schedule_slots SET published_at = now()
@@ -199,20 +208,30 @@ bool provider_store::set_enabled(std::string_view name, bool enabled) {
     return run([&](pqxx::work& tx) { return !tx.exec_params(set_enabled_sql, std::string(name), enabled).empty(); });
 }
 
-std::vector<domain::provider_slot> provider_store::claim_slots(std::span<const domain::provider_slot> slots,
-                                                               std::chrono::seconds stale_after) {
+domain::slot_claims provider_store::claim_slots(std::span<const domain::provider_slot> slots,
+                                                std::chrono::seconds stale_after) {
     if (slots.empty()) return {};
-    auto won = run([&](pqxx::work& tx) {
-        std::set<domain::provider_slot> out;
+    auto slot_of = [](const pqxx::row& row) {
+        return domain::provider_slot{row[0].as<std::string>(),
+                                     std::chrono::sys_seconds{std::chrono::seconds{row[1].as<std::int64_t>()}}};
+    };
+    auto [won, unpublished] = run([&](pqxx::work& tx) {
+        std::set<domain::provider_slot> claimed;
+        std::set<domain::provider_slot> open;
         for (const auto& row : tx.exec_params(claim_slots_sql, providers_array(slots), slots_array(slots),
                                               static_cast<double>(stale_after.count())))
-            out.insert(
-                {row[0].as<std::string>(), std::chrono::sys_seconds{std::chrono::seconds{row[1].as<std::int64_t>()}}});
-        return out;
+            claimed.insert(slot_of(row));
+        for (const auto& row : tx.exec_params(unpublished_slots_sql, providers_array(slots), slots_array(slots)))
+            open.insert(slot_of(row));
+        return std::pair{std::move(claimed), std::move(open)};
     });
-    std::vector<domain::provider_slot> out;
-    for (const auto& s : slots)
-        if (won.erase(s) > 0) out.push_back(s);
+    domain::slot_claims out;
+    for (const auto& s : slots) {
+        if (won.erase(s) > 0)
+            out.won.push_back(s);
+        else if (unpublished.contains(s))
+            out.held_elsewhere.push_back(s);
+    }
     return out;
 }
 

@@ -60,8 +60,8 @@ public:
     /// Call while holding the provider's lock (provider_lock_key). `scheduled_for` is RFC 3339 or empty.
     std::int64_t start_run(const std::string& provider, const std::string& job_id, const std::string& scheduled_for);
 
-    /// Whether a run of `provider` for a slot later than `slot` (RFC 3339) has succeeded.
-    bool has_newer_success(const std::string& provider, const std::string& slot);
+    /// Whether a run of `provider` for `slot` (RFC 3339) or a later slot has succeeded.
+    bool has_success_at_or_after(const std::string& provider, const std::string& slot);
 
     /// Records the failure of a run. Never throws: the failure being recorded matters more.
     void fail_run(std::int64_t run_id, const std::string& error, std::size_t seen = 0,

@@ -44,14 +44,20 @@ public:
     /// False when there is none.
     bool set_enabled(std::string_view name, bool enabled);
 
+    /// How long a claim holds before another scheduler may take it over: longer than a scheduler
+    /// retries a publish (20 s), shorter than a minute, so the slot of a scheduler that died
+    /// between claim and publish still goes out before a per-minute schedule's next one.
+    static constexpr std::chrono::seconds default_claim_lease{30};
+
     /// Claims each of `slots` for publishing, all in one statement; returns the ones this caller
     /// won, in the order given. A slot is won by exactly one caller across all schedulers — or again
     /// when an earlier claim was never marked published within `stale_after` (its scheduler died
     /// between claiming and publishing), which this call then takes over. A slot of a provider that
     /// no longer exists is not claimed. Claims are taken in (provider, slot) order, so schedulers
     /// claiming overlapping batches wait for each other instead of deadlocking.
-    std::vector<domain::provider_slot> claim_slots(std::span<const domain::provider_slot> slots,
-                                                   std::chrono::seconds stale_after = std::chrono::seconds{120});
+    /// Also says which of the others another scheduler holds without having published them yet.
+    domain::slot_claims claim_slots(std::span<const domain::provider_slot> slots,
+                                    std::chrono::seconds stale_after = default_claim_lease);
     /// Records that the jobs for `slots` were confirmed by RabbitMQ (one statement).
     void mark_slots_published(std::span<const domain::provider_slot> slots);
     /// Gives up the unpublished claims among `slots` so they can be claimed again (after failed

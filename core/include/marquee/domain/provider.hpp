@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace marquee::domain {
 
@@ -33,6 +34,14 @@ struct provider_slot {
     std::chrono::sys_seconds slot{};
 
     friend auto operator<=>(const provider_slot&, const provider_slot&) = default;
+};
+
+/// What a batch claim found: the slots this scheduler won (its to publish), and those another
+/// scheduler holds but has not published yet (it may have died in between: look again later).
+/// Every other slot asked for is published already.
+struct slot_claims {
+    std::vector<provider_slot> won;
+    std::vector<provider_slot> held_elsewhere;
 };
 
 /// Which field of a provider is wrong and why, e.g. {"schedule", "minute: 60 is out of range 0-59"}.
