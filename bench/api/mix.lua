@@ -10,8 +10,10 @@
 dofile(os.getenv("BENCH_API_DIR") .. "/report.lua")
 
 local paths = {}
-local base = 1609459200          -- 2021-01-01T00:00:00Z
-local span = 100000 * 300        -- the seeded events' start range, seconds
+-- The seeded events' start range: bench/api/seed.sql's by default; bench/snapshot/run.sh sets
+-- MIX_FIRST (epoch seconds, a UTC midnight) and MIX_DAYS for its own, larger seed.
+local base = tonumber(os.getenv("MIX_FIRST") or "") or 1609459200  -- 2021-01-01T00:00:00Z
+local span = (tonumber(os.getenv("MIX_DAYS") or "") or 100000 * 300 / 86400) * 86400
 local hour = 3600
 local day = 86400
 

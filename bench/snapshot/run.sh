@@ -7,7 +7,7 @@
 #   3. visibility: CHANGES changes of CHANGE_EVENTS random searchable events each, committed by the
 #      writer protocol (change.py), and the milliseconds from the commit returning to /search serving
 #      the change; the peak RSS over the changes (VmHWM reset before them);
-#   4. /search throughput and p99 with wrk (mix.lua) for DURATION without changes, then for DURATION
+#   4. /search throughput and p99 with wrk (bench/api/mix.lua over the seeded range) for DURATION without changes, then for DURATION
 #      while one change a second is committed (ROUNDS times, interleaved; medians compared).
 # A binary not ready within READY_TIMEOUT seconds is reported "never ready" and skipped.
 # Prints RESULT lines as it goes and a summary against the targets at the end.
@@ -35,10 +35,11 @@ work=${BENCH_WORK:-$root/bench/out/snapshot}
 ready_timeout=${READY_TIMEOUT:-1800}
 visible_timeout=${VISIBLE_TIMEOUT:-120}
 rounds=${ROUNDS:-1}
-# The seeded range; mix.lua reads it from the environment.
+# The seeded range; bench/api/mix.lua reads it from the environment (MIX_FIRST, MIX_DAYS).
 first_day=2025-01-01
 export SNAPSHOT_FIRST SNAPSHOT_DAYS=1095 BENCH_API_DIR=$root/bench/api
 SNAPSHOT_FIRST=$(date -u -d "$first_day" +%s)
+export MIX_FIRST=$SNAPSHOT_FIRST MIX_DAYS=$SNAPSHOT_DAYS
 
 dirs=()
 labels=()
@@ -77,7 +78,7 @@ median() { tr ' ' '\n' <<<"$1" | sed '/^$/d' | sort -g | awk '{ v[NR] = $1 }
     END { printf "%.6g\n", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }  # LINE NAME: the value of NAME=... in LINE
 run_wrk() {  # PORT DURATION OUTPUT: the RESULT of a mix.lua run, without "RESULT "
-    wrk -t1 -c"$connections" -d"$2" --latency -s "$here/mix.lua" "http://127.0.0.1:$1/" >"$3"
+    wrk -t1 -c"$connections" -d"$2" --latency -s "$root/bench/api/mix.lua" "http://127.0.0.1:$1/" >"$3"
     sed -n 's/^RESULT //p' "$3"
 }
 
@@ -191,7 +192,7 @@ for i in "${!dirs[@]}"; do
     # The mix's answers, once: how many bytes the throughput runs move.
     if ((mix_described == 0)); then
         mix_described=1
-        MIX_PATHS_OUT=$work/mix-paths wrk -t1 -c1 -d1s -s "$here/mix.lua" "http://127.0.0.1:$port/" >/dev/null
+        MIX_PATHS_OUT=$work/mix-paths wrk -t1 -c1 -d1s -s "$root/bench/api/mix.lua" "http://127.0.0.1:$port/" >/dev/null
         awk -v base="http://127.0.0.1:$port" '{ printf "url = \"%s%s\"\noutput = \"/dev/null\"\n", base, $0 }' \
             "$work/mix-paths" >"$work/mix-curl.conf"
         curl -s -K "$work/mix-curl.conf" -w '%{http_code} %{size_download}\n' | awk '
