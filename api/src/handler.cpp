@@ -152,13 +152,8 @@ static_assert(std::tuple_size_v<decltype(response::etag_storage)> >=
 // The target of the next page: the request's own query string with the cursor replaced.
 std::string next_link(std::string_view query_string, std::string_view cursor) {
     std::string link = "</search?";
-    std::size_t pos = 0;
-    while (pos <= query_string.size()) {
-        auto amp = query_string.find('&', pos);
-        if (amp == std::string_view::npos) amp = query_string.size();
-        auto pair = query_string.substr(pos, amp - pos);
-        pos = amp + 1;
-        if (pair.empty()) continue;
+    for (search::query_pairs pairs(query_string); auto next = pairs.next();) {
+        auto pair = *next;
         std::array<char, 8> key{};
         auto length = search::percent_decode(pair.substr(0, pair.find('=')), key.data(), key.size());
         if (length && std::string_view(key.data(), *length) == "cursor") continue;

@@ -1,5 +1,6 @@
 #include "marquee/api/response_cache.hpp"
 
+#include "marquee/hash/mix.hpp"
 #include "marquee/metrics/metrics.hpp"
 
 namespace marquee::api {
@@ -24,13 +25,7 @@ std::size_t query_key_hash::operator()(const query_key& k) const noexcept {
     // second (10^6 us) or more, and a combination that leaves low bits unmixed (as the previous
     // hash_combine-like one did) sent every mixed-workload query to the same shard, a quarter of
     // the cache behind one mutex.
-    auto mix = [](std::uint64_t h, std::uint64_t v) {
-        std::uint64_t x = h ^ v;
-        x += 0x9e3779b97f4a7c15ULL;
-        x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-        return x ^ (x >> 31);
-    };
+    using hash::mix;
     std::uint64_t h = mix(0, static_cast<std::uint64_t>(k.data_version));
     h = mix(h, static_cast<std::uint64_t>(k.starts_at_us));
     h = mix(h, static_cast<std::uint64_t>(k.ends_at_us));

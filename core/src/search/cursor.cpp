@@ -2,6 +2,8 @@
 // [id length][id]. Opaque to clients; the fingerprint ties a cursor to the query that made it.
 #include "marquee/search/query.hpp"
 
+#include "marquee/hash/mix.hpp"
+
 #include <array>
 #include <cstring>
 
@@ -26,13 +28,7 @@ int sextet_of(char c) noexcept {
 // What a page's position depends on besides the position itself: the filters. (limit is not:
 // a client may change the page size between pages.)
 std::uint64_t fingerprint(const query& q) noexcept {
-    auto mix = [](std::uint64_t h, std::uint64_t v) {
-        std::uint64_t x = h ^ v;
-        x += 0x9e3779b97f4a7c15ULL;
-        x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-        return x ^ (x >> 31);
-    };
+    using hash::mix;
     std::uint64_t h = mix(0, (q.starts_at ? 1U : 0U) | (q.ends_at ? 2U : 0U));
     h = mix(h, q.starts_at ? static_cast<std::uint64_t>(q.starts_at->time_since_epoch().count()) : 0);
     h = mix(h, q.ends_at ? static_cast<std::uint64_t>(q.ends_at->time_since_epoch().count()) : 0);

@@ -120,14 +120,8 @@ parse_result parse_query(std::string_view query_string) noexcept {
     bool seen_cursor = false;
     std::array<char, max_cursor_length> cursor{};
     std::size_t cursor_length = 0;
-    std::size_t pos = 0;
-    while (pos <= query_string.size()) {
-        auto amp = query_string.find('&', pos);
-        if (amp == std::string_view::npos) amp = query_string.size();
-        auto pair = query_string.substr(pos, amp - pos);
-        pos = amp + 1;
-        if (pair.empty()) continue;
-
+    for (query_pairs pairs(query_string); auto next = pairs.next();) {
+        auto pair = *next;
         auto eq = pair.find('=');
         auto raw_key = pair.substr(0, eq);
         auto raw_value = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);

@@ -73,6 +73,30 @@ inline constexpr std::size_t max_value_length = 64;
 /// Never throws and never allocates.
 parse_result parse_query(std::string_view query_string) noexcept;
 
+/// The non-empty '&'-separated pairs of a query string, in order and as sent (not decoded):
+/// `for (query_pairs pairs(qs); auto pair = pairs.next();) …`.
+class query_pairs {
+public:
+    explicit query_pairs(std::string_view query_string) noexcept : rest_(query_string) {}
+    /// The next pair, or nullopt after the last.
+    std::optional<std::string_view> next() noexcept {
+        while (!done_) {
+            auto amp = rest_.find('&');
+            auto pair = rest_.substr(0, amp);
+            if (amp == std::string_view::npos)
+                done_ = true;
+            else
+                rest_.remove_prefix(amp + 1);
+            if (!pair.empty()) return pair;
+        }
+        return std::nullopt;
+    }
+
+private:
+    std::string_view rest_;
+    bool done_ = false;
+};
+
 /// Percent-decodes `in` into `out` (capacity `out_size`); returns the decoded length, or nullopt
 /// when an escape is malformed or the result does not fit. '+' stays '+' unless it lands at
 /// `plus_as_space_at`.
