@@ -100,6 +100,11 @@ route route_of(std::string_view path) noexcept {
 
 // RFC 9110 13.1.2: If-None-Match is "*" or a list of entity tags, compared weakly.
 bool matches_if_none_match(std::string_view header, std::string_view etag) noexcept {
+    if (q.filters()) {
+        *out++ = '-';
+        *out++ = 'f';
+        out = std::to_chars(out, end, search::selection_fingerprint(q), 16).ptr;
+    }
     while (!header.empty()) {
         auto comma = header.find(',');
         auto item = header.substr(0, comma);
@@ -113,9 +118,10 @@ bool matches_if_none_match(std::string_view header, std::string_view etag) noexc
     return false;
 }
 
-// "<version>-[x]<starts_at_us>-[x]<ends_at_us>", quoted; 'x' marks an absent bound. A page adds
-// "-p<limit>" and, after the first, "-<after starts_at_us>.<after id in hex>". Written with
-// to_chars because it runs for every search, cached or not.
+// "<version>-[x]<starts_at_us>-[x]<ends_at_us>", quoted; 'x' marks an absent bound. Filters add
+// "-f<selection fingerprint in hex>", a page "-p<limit>" and, after the first, "-<after
+// starts_at_us>.<after id in hex>". Written with to_chars because it runs for every search,
+// cached or not.
 void set_etag(response& r, const query_key& key, const search::query& q) {
     char* out = r.etag_storage.data();
     char* end = out + r.etag_storage.size();
@@ -146,7 +152,7 @@ void set_etag(response& r, const query_key& key, const search::query& q) {
     r.etag_length = static_cast<std::size_t>(out - r.etag_storage.data());
 }
 static_assert(std::tuple_size_v<decltype(response::etag_storage)> >=
-                  2 + 20 + 2 * 22 + 2 + 5 + 2 + 20 + 2 * search::max_page_id_length,
+                  2 + 20 + 2 * 22 + 2 + 16 + 2 + 5 + 2 + 20 + 2 * search::max_page_id_length,
               "a page's ETag fits");
 
 // The target of the next page: the request's own query string with the cursor replaced.
@@ -190,6 +196,7 @@ std::shared_ptr<const response_body> search_body(const std::shared_ptr<const sea
     }
     std::vector<std::string_view> pieces;
     pieces.reserve(*n + 2);
+        // Nor are filtered answers: the cache key holds dates only.
     pieces.push_back(search::search_head);
     pieces.insert(pieces.end(), ranges.begin(), ranges.begin() + static_cast<std::ptrdiff_t>(*n));
     if (!q.limit) {
@@ -228,7 +235,7 @@ response search(std::string_view query_string, const request& req, const service
         r.status = 304;
         return r;
     }
-    if (q.limit) {
+    if (q.limit || q.filters()) {
         // Pages are not cached: each cursor is its own key, and a page costs a few binary searches.
         std::string next_cursor;
         r.body = search_body(state.snapshot, q, &next_cursor);

@@ -3,12 +3,14 @@
 // Oracles: no crash or sanitizer report; only 200/304/400/404/405; every body is valid JSON whose
 // strings are valid UTF-8; escaping valid UTF-8 round-trips; and over a small snapshot generated
 // from the input, /search answers exactly what a plain reference filter (every event, one by one,
-// start and end compared with the query's bounds, sorted by start then id) picks; a page (limit,
-// cursor) and the pages its Link headers lead to are exactly the rest of that, in order.
+// start and end compared with the query's bounds, its provider, prices and title words with the
+// filters, sorted by start then id) picks; a page (limit, cursor) and the pages its Link headers
+// lead to are exactly the rest of that, in order.
 #include "marquee/api/handler.hpp"
 #include "marquee/api/response_cache.hpp"
 #include "marquee/json/escape.hpp"
 #include "marquee/search/query.hpp"
+#include "marquee/text/words.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/src.hpp>
@@ -104,7 +106,23 @@ std::pair<std::vector<marquee::search::event>, std::size_t> generated_events(std
         const auto starts = anchors[a % anchors.size()] + std::chrono::seconds{(a >> 2) % 8};
         const auto ends = starts + std::chrono::seconds{b % 8} + std::chrono::microseconds{b >> 6};
         // Ids in the order of generation, but not sorted like it: the snapshot must sort.
-        auto e = make_event("", "2021-06-30T19:00:00Z", "2021-06-30T19:00:00Z", "generated");
+        static const std::array<const char*, 6> titles{"Camela en concierto",
+                                                       "CONCIÈRTO \"rock\"",
+                                                       "l'été 2024",
+                                                       "Stra\u00dfe \\ ж",
+                                                       "\xff\x01"
+                                                       "camel",
+                                                       "generated"};
+        static const std::array<const char*, 3> providers{"p1", "p2", "p.3"};
+        static const std::array<const char*, 4> prices{"0.00", "20.00", "20.5", "100"};
+        auto e = make_event("", "2021-06-30T19:00:00Z", "2021-06-30T19:00:00Z", titles[(a ^ b) % titles.size()]);
+        e.provider = providers[(a >> 5) % providers.size()];
+        if (b % 5 == 4) {
+            e.min_price.reset();
+        } else {
+            e.min_price = prices[b % 4 / 2];
+            e.max_price = prices[2 + b % 2];
+        }
         e.id = fmt_id(static_cast<unsigned>(i * 37 % 9), i);
         e.starts_at = starts;
         e.ends_at = std::min(ends, at("9999-12-31T23:59:59Z"));
@@ -113,10 +131,29 @@ std::pair<std::vector<marquee::search::event>, std::size_t> generated_events(std
     return {events, used};
 }
 
-// The reference: every event checked on its own against the bounds, then sorted.
+// Whether the title has a word starting with each of q's words, word by word.
+bool has_words(const std::string& title, const marquee::search::query& q) {
+    std::vector<std::string> title_words;
+    std::array<char, 256> buffer{};
+    for (marquee::text::word_reader reader(title); auto w = reader.next(buffer);) title_words.emplace_back(*w);
+    for (std::size_t i = 0; i < q.words->count; ++i)
+        if (std::none_of(title_words.begin(), title_words.end(),
+                         [&](const std::string& w) { return w.starts_with(q.words->word(i)); }))
+            return false;
+    return true;
+}
+
+// The reference: every event checked on its own against the bounds and filters, then sorted.
 std::vector<std::string> reference_filter(std::vector<marquee::search::event> events, const marquee::search::query& q) {
+    auto price = [](const std::optional<std::string>& text) {
+        return text ? marquee::money::parse_price(*text) : std::nullopt;
+    };
     std::erase_if(events, [&](const marquee::search::event& e) {
-        return (q.starts_at && e.starts_at < *q.starts_at) || (q.ends_at && e.ends_at > *q.ends_at);
+        return (q.starts_at && e.starts_at < *q.starts_at) || (q.ends_at && e.ends_at > *q.ends_at) ||
+               (q.provider && e.provider != q.provider->view()) ||
+               (q.price_max && !(price(e.min_price) && *price(e.min_price) <= *q.price_max)) ||
+               (q.price_min && !(price(e.max_price) && *price(e.max_price) >= *q.price_min)) ||
+               (q.words && !has_words(e.title, q));
     });
     std::sort(events.begin(), events.end(),
               [](const auto& x, const auto& y) { return std::tie(x.starts_at, x.id) < std::tie(y.starts_at, y.id); });

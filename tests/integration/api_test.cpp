@@ -115,6 +115,84 @@ TEST_F(api, filters_are_inclusive_instants) {
     EXPECT_EQ(get("/search?ends_at=2021-06-30T23:00:00&unknown=1").body, events_body({cafe, camela}));
 }
 
+// q, price_min, price_max and provider, alone, together, with dates and pages, and after a change
+// applied as a delta (the title words and the provider come with the changed row).
+TEST_F(api, filters_by_title_words_prices_and_provider) {
+    mt::execute(db_.url(), R"sql(
+INSERT INTO providers (name, url, time_zone) VALUES ('lisboa', 'http://127.0.0.1:1/feed', 'Europe/Lisbon');
+INSERT INTO events (id, provider, base_event_id, event_id, title, sell_mode, start_local, end_local,
+                    starts_at, ends_at, min_price, max_price, zone_count, ever_online, content_hash,
+                    first_seen_at, last_seen_at, changed_at) VALUES
+ ('e0000000-0000-5000-8000-000000000005', 'lisboa', '5', '5', 'ÓPERA de Lisboa: Camelot', 'online',
+  '2021-07-01 20:00:00', '2021-07-01 23:00:00', '2021-07-01 19:00:00Z', '2021-07-01 22:00:00Z',
+  20, 40, 2, true, 5, now(), now(), now());
+)sql");
+    start_ready({"--refresh-interval", "3600"});
+    auto ids = [&](const std::string& target) {
+        auto r = get(target);
+        EXPECT_EQ(r.status, 200U) << target << ": " << r.body;
+        std::string found;
+        for (auto at = r.body.find("\"id\":\""); at != std::string::npos; at = r.body.find("\"id\":\"", at + 1))
+            found += r.body.substr(at + 6, 1);
+        return found;  // in (start, id) order, each id by its first character: a café, b Camela, e Ópera, d Summer
+    };
+    EXPECT_EQ(ids("/search?q=camel+conci"), "b");
+    EXPECT_EQ(ids("/search?q=camel"), "be") << "'Camelot' starts with camel too";
+    EXPECT_EQ(ids("/search?q=CAFE%CC%81"), "a") << "case and accents, a decomposed accent too";
+    EXPECT_EQ(ids("/search?q=opera%20LISB"), "e");
+    EXPECT_EQ(ids("/search?q=amela"), "") << "a prefix of a word, not any substring";
+    EXPECT_EQ(ids("/search?price_max=15"), "bd") << "min_price <= 15; the café has no prices";
+    EXPECT_EQ(ids("/search?price_max=14.99"), "d");
+    EXPECT_EQ(ids("/search?price_min=40"), "ed") << "max_price >= 40";
+    EXPECT_EQ(ids("/search?price_min=40.000001"), "d");
+    EXPECT_EQ(ids("/search?price_min=20&price_max=20"), "bed") << "something at or over 20 and something at or under";
+    EXPECT_EQ(ids("/search?provider=lisboa"), "e");
+    EXPECT_EQ(ids("/search?provider=madrid&q=camel"), "b");
+    EXPECT_EQ(ids("/search?provider=nobody"), "");
+    EXPECT_EQ(ids("/search?q=camel&starts_at=2021-07-01T00:00:00Z"), "e");
+    EXPECT_EQ(ids("/search?q=camel&ends_at=2021-06-30T23:00:00Z"), "b");
+
+    // Pages of a filtered query: the Link carries the filters, a cursor of another filter is refused.
+    auto first = get("/search?q=camel&limit=1");
+    EXPECT_NE(first.body.find("b0000000"), std::string::npos) << first.body;
+    auto link = first.headers["link"];
+    ASSERT_TRUE(link.starts_with("</search?q=camel&limit=1&cursor=")) << link;
+    auto second = get(link.substr(1, link.find('>') - 1));
+    EXPECT_NE(second.body.find("e0000000"), std::string::npos) << second.body;
+    EXPECT_NE(second.body.find(R"("next_cursor":null)"), std::string::npos) << second.body;
+    auto cursor = link.substr(link.find("cursor=") + 7, link.find('>') - link.find("cursor=") - 7);
+    auto refused = get("/search?q=camelot&limit=1&cursor=" + cursor);
+    EXPECT_EQ(refused.status, 400U);
+    EXPECT_NE(refused.body.find("cursor is not a next_cursor of this query"), std::string::npos) << refused.body;
+
+    // The ETag tells filters apart and a filtered answer is not modified under its own tag.
+    auto tagged = get("/search?q=camel");
+    EXPECT_NE(tagged.headers["etag"], get("/search?q=camelot").headers["etag"]);
+    EXPECT_NE(tagged.headers["etag"], get("/search").headers["etag"]);
+    EXPECT_EQ(get("/search?q=CAMEL", {{"If-None-Match", tagged.headers["etag"]}}).status, 304U);
+
+    for (const char* bad : {"/search?q=", "/search?q=%2C%2C", "/search?price_max=-1", "/search?price_min=1e3",
+                            "/search?provider=Lisboa", "/search?provider=a&provider=b"}) {
+        auto r = get(bad);
+        EXPECT_EQ(r.status, 400U) << bad;
+        EXPECT_NE(r.body.find("invalid_parameter"), std::string::npos) << bad << ": " << r.body;
+    }
+
+    // A delta: camela renamed and moved to lisboa; the filters see the row as it is now.
+    mt::execute(db_.url(),
+                "BEGIN; UPDATE data_version SET version = version + 1;"
+                "UPDATE events SET title = 'Los Morancos', provider = 'lisboa',"
+                " changed_version = (SELECT version FROM data_version)"
+                " WHERE id = 'b0000000-0000-5000-8000-000000000001';"
+                "SELECT pg_notify('marquee_data_version', (SELECT version::text FROM data_version)); COMMIT;");
+    ASSERT_TRUE(mt::wait_until([&] { return ids("/search?q=moran") == "b"; }, 10s, "the renamed event is found"));
+    EXPECT_EQ(ids("/search?q=camel"), "e");
+    EXPECT_EQ(ids("/search?provider=lisboa"), "be");
+    EXPECT_EQ(ids("/search?provider=madrid"), "ad");
+    EXPECT_NE(get("/metrics").body.find("\nmarquee_api_snapshot_loads_total 1\n"), std::string::npos)
+        << "a delta, not a full load";
+}
+
 TEST_F(api, rejects_bad_queries_with_400) {
     start_ready();
     for (const char* target : {"/search?starts_at=yesterday", "/search?starts_at=", "/search?ends_at",

@@ -128,7 +128,7 @@ TEST(search_pages, a_cursor_belongs_to_the_query_that_made_it) {
     EXPECT_EQ(same.limit, 3U) << "the page size may change between pages";
     EXPECT_EQ(ok("starts_at=2021-06-30T00:00:00Z&cursor=" + cursor).limit, marquee::search::default_page_limit);
 
-    const std::string other = "cursor is not a next_cursor of this query (same starts_at and ends_at)";
+    const std::string other = "cursor is not a next_cursor of this query (same starts_at, ends_at, q, price_min, price_max and provider)";
     EXPECT_EQ(rejection("starts_at=2021-06-30T00:00:01Z&cursor=" + cursor), other) << "another starts_at";
     EXPECT_EQ(rejection("cursor=" + cursor), other) << "no starts_at";
     EXPECT_EQ(rejection("starts_at=2021-06-30T00:00:00Z&ends_at=2030-01-01T00:00:00Z&cursor=" + cursor), other);

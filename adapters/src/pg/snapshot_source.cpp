@@ -33,7 +33,8 @@ to_char(start_local, 'YYYY-MM-DD'), to_char(start_local, 'HH24:MI:SS'),
 to_char(end_local, 'YYYY-MM-DD'), to_char(end_local, 'HH24:MI:SS'),
 min_price::text, max_price::text,
 (extract(epoch FROM starts_at) * 1000000)::bigint,
-(extract(epoch FROM ends_at) * 1000000)::bigint)sql";
+(extract(epoch FROM ends_at) * 1000000)::bigint,
+provider)sql";
 
 // The full load reads in the snapshot's own order, which the search index (starts_at, id) WHERE
 // ever_online gives without sorting: a cursor over it streams from the first FETCH on.
@@ -95,6 +96,7 @@ search::event event_of(const pqxx::row& row) {
     e.max_price = optional_text_of(row[7]);
     e.starts_at = time::instant{std::chrono::microseconds{row[8].as<std::int64_t>()}};
     e.ends_at = time::instant{std::chrono::microseconds{row[9].as<std::int64_t>()}};
+    e.provider = text_of(row[10]);
     return e;
 }
 

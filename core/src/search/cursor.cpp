@@ -25,15 +25,30 @@ int sextet_of(char c) noexcept {
     return -1;
 }
 
-// What a page's position depends on besides the position itself: the filters. (limit is not:
+}  // namespace
+
+// What a page's position depends on besides the position itself: the filters, dates included. (limit is not:
 // a client may change the page size between pages.)
-std::uint64_t fingerprint(const query& q) noexcept {
+std::uint64_t selection_fingerprint(const query& q) noexcept {
     using hash::mix;
     std::uint64_t h = mix(0, (q.starts_at ? 1U : 0U) | (q.ends_at ? 2U : 0U));
     h = mix(h, q.starts_at ? static_cast<std::uint64_t>(q.starts_at->time_since_epoch().count()) : 0);
     h = mix(h, q.ends_at ? static_cast<std::uint64_t>(q.ends_at->time_since_epoch().count()) : 0);
+    if (!q.filters()) return h;  // as before filters existed: cursors already handed out stay valid
+    auto mix_text = [&](std::string_view text) {
+        h = mix(h, text.size());
+        for (unsigned char c : text) h = mix(h, c);
+    };
+    h = mix(h, (q.words ? 1U : 0U) | (q.price_min ? 2U : 0U) | (q.price_max ? 4U : 0U) | (q.provider ? 8U : 0U));
+    if (q.words)
+        for (std::size_t i = 0; i < q.words->count; ++i) mix_text(q.words->word(i));
+    if (q.price_min) h = mix(h, static_cast<std::uint64_t>(q.price_min->micros));
+    if (q.price_max) h = mix(h, static_cast<std::uint64_t>(q.price_max->micros));
+    if (q.provider) mix_text(q.provider->view());
     return h;
 }
+
+namespace {
 
 void put64(std::uint8_t* out, std::uint64_t v) noexcept {
     for (int i = 7; i >= 0; --i, v >>= 8) out[i] = static_cast<std::uint8_t>(v & 0xff);
@@ -52,7 +67,7 @@ std::string encode_cursor(const query& q, time::instant starts_at, std::string_v
     if (id.size() > max_page_id_length) id = id.substr(0, max_page_id_length);
     bytes[0] = cursor_format;
     put64(&bytes[1], static_cast<std::uint64_t>(starts_at.time_since_epoch().count()));
-    put64(&bytes[9], fingerprint(q));
+    put64(&bytes[9], selection_fingerprint(q));
     bytes[17] = static_cast<std::uint8_t>(id.size());
     std::memcpy(&bytes[fixed_bytes], id.data(), id.size());
     const std::size_t n = fixed_bytes + id.size();
@@ -88,7 +103,7 @@ std::optional<page_after> decode_cursor(std::string_view cursor, const query& q)
     // The unused low bits of the last sextet are zero in what encode_cursor writes: one cursor, one text.
     if ((bits & ((1U << bit_count) - 1)) != 0) return std::nullopt;
     if (n < fixed_bytes || bytes[0] != cursor_format) return std::nullopt;
-    if (get64(&bytes[9]) != fingerprint(q)) return std::nullopt;
+    if (get64(&bytes[9]) != selection_fingerprint(q)) return std::nullopt;
     const std::size_t id_length = bytes[17];
     if (id_length > max_page_id_length || n != fixed_bytes + id_length) return std::nullopt;
     page_after after;

@@ -1,5 +1,7 @@
 #include "marquee/search/query.hpp"
 
+#include "marquee/text/words.hpp"
+
 #include <array>
 
 namespace marquee::search {
@@ -15,7 +17,8 @@ int hex_value(char c) noexcept {
     return -1;
 }
 
-enum class parameter { none, starts_at, ends_at, limit, cursor };
+enum class parameter { none, starts_at, ends_at, limit, cursor, q, price_min, price_max, provider };
+constexpr std::size_t parameter_count = 9;
 
 parameter parameter_of(std::string_view raw_key) noexcept {
     // Keys longer than ours cannot decode to them; this also bounds the decode buffer.
@@ -27,6 +30,10 @@ parameter parameter_of(std::string_view raw_key) noexcept {
     if (key == "ends_at") return parameter::ends_at;
     if (key == "limit") return parameter::limit;
     if (key == "cursor") return parameter::cursor;
+    if (key == "q") return parameter::q;
+    if (key == "price_min") return parameter::price_min;
+    if (key == "price_max") return parameter::price_max;
+    if (key == "provider") return parameter::provider;
     return parameter::none;
 }
 
@@ -64,11 +71,33 @@ constexpr parameter_messages limit_messages{
     "limit is given more than once",
 };
 constexpr parameter_messages cursor_messages{
-    "cursor is not a next_cursor of this query (same starts_at and ends_at)",
+    "cursor is not a next_cursor of this query (same starts_at, ends_at, q, price_min, price_max and provider)",
     "cursor is empty",
     "cursor is given more than once",
 };
+constexpr parameter_messages q_messages{
+    "q must hold 1 to 8 words (letters or digits) in at most 256 bytes",
+    "q is empty",
+    "q is given more than once",
+};
+constexpr parameter_messages price_min_messages{
+    "price_min is not a price (digits with up to 6 decimals, at most 10^12, e.g. 20.50)",
+    "price_min is empty",
+    "price_min is given more than once",
+};
+constexpr parameter_messages price_max_messages{
+    "price_max is not a price (digits with up to 6 decimals, at most 10^12, e.g. 20.50)",
+    "price_max is empty",
+    "price_max is given more than once",
+};
+constexpr parameter_messages provider_messages{
+    "provider is not a provider name (a-z, 0-9, '_', '.' and '-', 1 to 63 characters, starting with a letter or digit)",
+    "provider is empty",
+    "provider is given more than once",
+};
 static_assert(max_page_limit == 1000, "update limit_messages");
+static_assert(max_q_words == 8 && max_q_bytes == 256, "update q_messages");
+static_assert(max_provider_name_length == 63, "update provider_messages");
 
 const parameter_messages& messages_of(parameter p) noexcept {
     switch (p) {
@@ -78,11 +107,50 @@ const parameter_messages& messages_of(parameter p) noexcept {
             return ends_at_messages;
         case parameter::limit:
             return limit_messages;
+        case parameter::q:
+            return q_messages;
+        case parameter::price_min:
+            return price_min_messages;
+        case parameter::price_max:
+            return price_max_messages;
+        case parameter::provider:
+            return provider_messages;
         case parameter::cursor:
         case parameter::none:
             break;
     }
     return cursor_messages;
+}
+
+// q's words, folded; nullopt when there are none or too many.
+std::optional<title_words> parse_words(std::string_view decoded) noexcept {
+    title_words words;
+    std::size_t used = 0;
+    for (text::word_reader reader(decoded);;) {
+        auto rest = std::span<char>(words.text).subspan(used);
+        auto word = reader.next(rest);
+        if (!word) break;
+        if (words.count == max_q_words) return std::nullopt;
+        used += word->size();
+        words.ends[words.count++] = static_cast<std::uint16_t>(used);
+        words.signature |= text::word_signature(*word);
+    }
+    if (words.count == 0) return std::nullopt;
+    return words;
+}
+
+// The providers table's CHECK: ^[a-z0-9][a-z0-9_.-]{0,62}$.
+std::optional<provider_name> parse_provider(std::string_view decoded) noexcept {
+    if (decoded.empty() || decoded.size() > max_provider_name_length) return std::nullopt;
+    provider_name name;
+    for (std::size_t i = 0; i < decoded.size(); ++i) {
+        char c = decoded[i];
+        bool alphanumeric = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        if (!alphanumeric && (i == 0 || (c != '_' && c != '.' && c != '-'))) return std::nullopt;
+        name.bytes[i] = c;
+    }
+    name.length = static_cast<std::uint8_t>(decoded.size());
+    return name;
 }
 
 // The longest cursor value read (encode_cursor writes at most 110 characters).
@@ -114,10 +182,7 @@ std::optional<std::size_t> percent_decode(std::string_view in, char* out, std::s
 
 parse_result parse_query(std::string_view query_string) noexcept {
     query result;
-    bool seen_starts_at = false;
-    bool seen_ends_at = false;
-    bool seen_limit = false;
-    bool seen_cursor = false;
+    std::array<bool, parameter_count> seen{};
     std::array<char, max_cursor_length> cursor{};
     std::size_t cursor_length = 0;
     for (query_pairs pairs(query_string); auto next = pairs.next();) {
@@ -129,13 +194,11 @@ parse_result parse_query(std::string_view query_string) noexcept {
         if (which == parameter::none) continue;
 
         const auto& messages = messages_of(which);
-        bool& seen = which == parameter::starts_at ? seen_starts_at
-                     : which == parameter::ends_at ? seen_ends_at
-                     : which == parameter::limit   ? seen_limit
-                                                   : seen_cursor;
-        if (seen) return query_error{query_error::kind::invalid_parameter, messages.repeated};
-        seen = true;
+        auto& seen_this = seen[static_cast<std::size_t>(which)];
+        if (seen_this) return query_error{query_error::kind::invalid_parameter, messages.repeated};
+        seen_this = true;
         if (raw_value.empty()) return query_error{query_error::kind::invalid_parameter, messages.empty};
+        const query_error invalid{query_error::kind::invalid_parameter, messages.invalid};
 
         if (which == parameter::cursor) {
             auto length = percent_decode(raw_value, cursor.data(), cursor.size());
@@ -143,7 +206,34 @@ parse_result parse_query(std::string_view query_string) noexcept {
             cursor_length = *length;
             continue;
         }
+        if (which == parameter::q) {
+            std::array<char, max_q_bytes> text{};
+            // '+' is a space in q, as a form sends it; as a character it would separate words anyway.
+            auto length = percent_decode(raw_value, text.data(), text.size());
+            if (!length) return invalid;
+            for (std::size_t i = 0; i < *length; ++i)
+                if (text[i] == '+') text[i] = ' ';
+            result.words = parse_words(std::string_view(text.data(), *length));
+            if (!result.words) return invalid;
+            continue;
+        }
         std::array<char, max_value_length> buffer{};
+        if (which == parameter::price_min || which == parameter::price_max || which == parameter::provider) {
+            auto length = percent_decode(raw_value, buffer.data(), buffer.size());
+            if (!length) return invalid;
+            std::string_view decoded(buffer.data(), *length);
+            if (which == parameter::provider) {
+                result.provider = parse_provider(decoded);
+                if (!result.provider) return invalid;
+                continue;
+            }
+            // parse_price forgives surrounding blanks; a parameter holds the number alone.
+            auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+            auto price = blank(decoded.front()) || blank(decoded.back()) ? std::nullopt : money::parse_price(decoded);
+            if (!price) return invalid;
+            (which == parameter::price_min ? result.price_min : result.price_max) = price;
+            continue;
+        }
         if (which == parameter::limit) {
             auto length = percent_decode(raw_value, buffer.data(), buffer.size());
             auto limit = length ? parse_limit(std::string_view(buffer.data(), *length)) : std::nullopt;
@@ -159,7 +249,7 @@ parse_result parse_query(std::string_view query_string) noexcept {
     }
     if (result.starts_at && result.ends_at && *result.starts_at > *result.ends_at)
         return query_error{query_error::kind::invalid_range, "starts_at is after ends_at"};
-    if (seen_cursor) {
+    if (seen[static_cast<std::size_t>(parameter::cursor)]) {
         result.after = decode_cursor(std::string_view(cursor.data(), cursor_length), result);
         if (!result.after) return query_error{query_error::kind::invalid_parameter, cursor_messages.invalid};
         if (!result.limit) result.limit = default_page_limit;

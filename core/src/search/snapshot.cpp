@@ -1,6 +1,7 @@
 #include "marquee/search/snapshot.hpp"
 
 #include "marquee/search/render.hpp"
+#include "marquee/text/words.hpp"
 
 #include <stdexcept>
 #include <tuple>
@@ -25,12 +26,30 @@ key key_of(const block& b, const entry& e) noexcept {
     return {e.starts_at, rendered_id(b.object(e))};
 }
 
-// One event bound for a block being assembled: its times and its rendered object, wherever that is.
+// One event bound for a block being assembled: its times, its rendered object, wherever that is,
+// and its filter key.
 struct item {
     time::instant starts_at;
     time::instant ends_at;
     std::string_view object;
+    std::uint64_t filter_key;
 };
+
+std::uint64_t filter_key_of(std::uint16_t provider, std::string_view object) noexcept {
+    return (std::uint64_t{provider} << detail::provider_shift) |
+           text::title_signature(detail::rendered_title(object), text::word_source::json_string);
+}
+
+// The index of `name` in `table`, appending it when new.
+std::uint16_t intern_provider(std::vector<std::string>& table, std::unordered_map<std::string, std::uint16_t>& index,
+                              const std::string& name) {
+    if (auto it = index.find(name); it != index.end()) return it->second;
+    if (table.size() == detail::max_providers) throw std::length_error("snapshot: more than 65,535 providers");
+    auto i = static_cast<std::uint16_t>(table.size());
+    table.push_back(name);
+    index.emplace(name, i);
+    return i;
+}
 
 std::shared_ptr<const block> make_block(std::span<const item> items) {
     auto b = std::make_shared<block>();
@@ -41,13 +60,74 @@ std::shared_ptr<const block> make_block(std::span<const item> items) {
     for (const auto& i : items) {
         auto begin = static_cast<std::uint32_t>(b->rendered.size());
         b->rendered.append(i.object);
-        b->entries.push_back(entry{i.starts_at, i.ends_at, begin, static_cast<std::uint32_t>(b->rendered.size())});
+        b->entries.push_back(
+            entry{i.starts_at, i.ends_at, begin, static_cast<std::uint32_t>(b->rendered.size()), i.filter_key});
         b->rendered.push_back(',');
     }
     return b;
 }
 
 }  // namespace
+
+namespace detail {
+
+std::string_view rendered_title(std::string_view object) noexcept {
+    constexpr std::string_view field = R"(","title":")";
+    auto id = rendered_id(object);
+    std::size_t begin = static_cast<std::size_t>(id.data() - object.data()) + id.size() + field.size();
+    if (begin > object.size()) return {};
+    std::size_t i = begin;
+    while (i < object.size() && object[i] != '"') i += object[i] == '\\' ? 2 : 1;
+    return object.substr(begin, std::min(i, object.size()) - begin);
+}
+
+std::pair<std::string_view, std::string_view> rendered_prices(std::string_view object) noexcept {
+    constexpr std::string_view min_field = R"(,"min_price":)";
+    constexpr std::string_view max_field = R"(,"max_price":)";
+    auto max_at = object.rfind(max_field);
+    if (max_at == std::string_view::npos || object.empty()) return {};
+    auto min_at = object.rfind(min_field, max_at);
+    if (min_at == std::string_view::npos) return {};
+    auto min_begin = min_at + min_field.size();
+    auto max_begin = max_at + max_field.size();
+    return {object.substr(min_begin, max_at - min_begin), object.substr(max_begin, object.size() - 1 - max_begin)};
+}
+
+event_filter::event_filter(const query& q, std::span<const std::string> providers) noexcept
+    : q_(&q), active_(q.filters()) {
+    if (q.words) {
+        key_mask_ |= q.words->signature;
+        key_value_ |= q.words->signature;
+        word_count_ = q.words->count;
+        for (std::size_t i = 0; i < word_count_; ++i) words_[i] = q.words->word(i);
+    }
+    if (q.provider) {
+        auto it = std::find(providers.begin(), providers.end(), q.provider->view());
+        satisfiable_ = it != providers.end();
+        key_mask_ |= std::uint64_t{0xFFFF} << provider_shift;
+        key_value_ |= static_cast<std::uint64_t>(it - providers.begin()) << provider_shift;
+    }
+}
+
+bool event_filter::matches(const snapshot_block& b, const snapshot_entry& e) const noexcept {
+    if ((e.filter_key & key_mask_) != key_value_) return false;
+    auto object = b.object(e);
+    if (q_->price_min || q_->price_max) {
+        auto [min_text, max_text] = rendered_prices(object);
+        if (q_->price_max) {
+            auto min_price = money::parse_price(min_text);
+            if (!min_price || *min_price > *q_->price_max) return false;
+        }
+        if (q_->price_min) {
+            auto max_price = money::parse_price(max_text);
+            if (!max_price || *max_price < *q_->price_min) return false;
+        }
+    }
+    return word_count_ == 0 || text::has_word_prefixes(rendered_title(object), std::span(words_.data(), word_count_),
+                                                       text::word_source::json_string);
+}
+
+}  // namespace detail
 
 snapshot::snapshot(std::int64_t data_version, std::vector<event> events) : data_version_(data_version) {
     std::vector<std::string> ids;
@@ -82,6 +162,28 @@ std::shared_ptr<const snapshot> snapshot::with_changes(std::int64_t data_version
     std::vector<std::string> rendered(changes.size());
     for (std::size_t i = 0; i < changes.size(); ++i) append_event(rendered[i], changes[i].now);
     auto id_of = [&](std::size_t i) { return rendered_id(rendered[i]); };
+    // The provider table grows when a change names a provider it lacks; otherwise it is shared.
+    auto providers = providers_;
+    std::vector<std::uint64_t> filter_keys(changes.size());
+    {
+        std::unordered_map<std::string, std::uint16_t> index;
+        for (std::size_t i = 0; i < providers_->size(); ++i)
+            index.emplace((*providers_)[i], static_cast<std::uint16_t>(i));
+        std::shared_ptr<std::vector<std::string>> grown;
+        for (std::size_t i = 0; i < changes.size(); ++i) {
+            const auto& name = changes[i].now.provider;
+            auto it = index.find(name);
+            std::uint16_t provider = 0;
+            if (it != index.end()) {
+                provider = it->second;
+            } else {
+                if (!grown) grown = std::make_shared<std::vector<std::string>>(*providers_);
+                provider = intern_provider(*grown, index, name);
+            }
+            filter_keys[i] = filter_key_of(provider, rendered[i]);
+        }
+        if (grown) providers = std::move(grown);
+    }
 
     // The block a key belongs in: the first whose last key is not below it (the last block for a
     // key past every block).
@@ -141,6 +243,7 @@ std::shared_ptr<const snapshot> snapshot::with_changes(std::int64_t data_version
         throw std::invalid_argument("snapshot change: an event is changed twice");
 
     auto next = std::shared_ptr<snapshot>(new snapshot(data_version));
+    next->providers_ = std::move(providers);
     next->blocks_.reserve(blocks_.size() + insertions.size() / block_events + 1);
     auto removal_it = removals.begin();
     auto insertion_it = insertions.begin();
@@ -164,7 +267,7 @@ std::shared_ptr<const snapshot> snapshot::with_changes(std::int64_t data_version
     };
     auto add_new = [&](const insertion& ins) {
         const auto& e = changes[ins.change].now;
-        pending.push_back(item{e.starts_at, e.ends_at, rendered[ins.change]});
+        pending.push_back(item{e.starts_at, e.ends_at, rendered[ins.change], filter_keys[ins.change]});
     };
 
     for (std::size_t b = 0; b < blocks_.size(); ++b) {
@@ -186,7 +289,7 @@ std::shared_ptr<const snapshot> snapshot::with_changes(std::int64_t data_version
                                                 " is held already but was given as new");
                 add_new(*insertion_it++);
             }
-            pending.push_back(item{e.starts_at, e.ends_at, blk.object(e)});
+            pending.push_back(item{e.starts_at, e.ends_at, blk.object(e), e.filter_key});
         }
         while (insertion_it != insertions.end() && insertion_it->block == b) add_new(*insertion_it++);
         if (pending.size() >= block_events / 4) emit_pending();
@@ -242,7 +345,7 @@ void snapshot_builder::add(const event& e) {
     }
     auto begin = static_cast<std::uint32_t>(current_->rendered.size());
     append_event(current_->rendered, e);
-    entry added{e.starts_at, e.ends_at, begin, static_cast<std::uint32_t>(current_->rendered.size())};
+    entry added{e.starts_at, e.ends_at, begin, static_cast<std::uint32_t>(current_->rendered.size()), 0};
     auto id = rendered_id(current_->object(added));
     const bool first = built_->size_ == 0 && current_->entries.empty();
     if (!first) {
@@ -253,6 +356,13 @@ void snapshot_builder::add(const event& e) {
             throw std::invalid_argument("snapshot build: event " + std::string(id) +
                                         " does not come after the previous one in (starts_at, id) order");
         }
+    }
+    try {
+        added.filter_key =
+            filter_key_of(intern_provider(providers_, provider_index_, e.provider), current_->object(added));
+    } catch (...) {
+        current_->rendered.resize(begin);
+        throw;
     }
     last_id_.assign(id);
     current_->rendered.push_back(',');
@@ -269,6 +379,7 @@ void snapshot_builder::close_block() {
 
 std::shared_ptr<const snapshot> snapshot_builder::finish() {
     close_block();
+    built_->providers_ = std::make_shared<const std::vector<std::string>>(std::move(providers_));
     return std::move(built_);
 }
 

@@ -221,7 +221,7 @@ struct response {
     std::string link;        ///< the Link header's value; set for a page that has a next one
     /// The Retry-After header, in seconds, when above 0; set for 429.
     std::chrono::seconds retry_after{0};
-    std::array<char, 224> etag_storage{};
+    std::array<char, 256> etag_storage{};
     std::size_t etag_length = 0;  ///< 0 when there is no ETag
 
     std::string_view etag() const noexcept { return {etag_storage.data(), etag_length}; }

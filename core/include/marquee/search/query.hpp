@@ -1,6 +1,7 @@
 #pragma once
 // The /search query string: which events a request asks for. Pure parsing, no I/O; a bad query is
 // an ordinary outcome and comes back as a value.
+#include "marquee/money/price.hpp"
 #include "marquee/time/local_datetime.hpp"
 
 #include <array>
@@ -29,6 +30,32 @@ struct page_after {
     friend bool operator==(const page_after&, const page_after&) = default;
 };
 
+/// q: the folded words every matching title must have a word starting with (text/words.hpp).
+inline constexpr std::size_t max_q_bytes = 256;  ///< of q, decoded
+inline constexpr std::size_t max_q_words = 8;
+struct title_words {
+    std::array<char, 2 * max_q_bytes> text{};  // folded, back to back ("ß" folds to two bytes)
+    std::array<std::uint16_t, max_q_words> ends{};
+    std::uint8_t count = 0;
+    std::uint64_t signature = 0;  ///< text::word_signature of every word, ORed
+
+    std::string_view word(std::size_t i) const noexcept {
+        std::size_t begin = i == 0 ? 0 : ends[i - 1];
+        return {text.data() + begin, ends[i] - begin};
+    }
+    friend bool operator==(const title_words&, const title_words&) = default;
+};
+
+/// provider: a provider's name, as the providers table allows it.
+inline constexpr std::size_t max_provider_name_length = 63;
+struct provider_name {
+    std::array<char, max_provider_name_length> bytes{};
+    std::uint8_t length = 0;
+
+    std::string_view view() const noexcept { return {bytes.data(), length}; }
+    friend bool operator==(const provider_name&, const provider_name&) = default;
+};
+
 /// Both bounds are inclusive; an absent bound is open.
 struct query {
     /// Events that start at or after this instant.
@@ -39,6 +66,17 @@ struct query {
     std::optional<std::uint32_t> limit;
     /// The page starts after this event; absent: the first page.
     std::optional<page_after> after;
+    /// Events whose title has a word starting with each of these.
+    std::optional<title_words> words;
+    /// Events with something at or over this price: max_price >= price_min.
+    std::optional<money::price> price_min;
+    /// Events with something at or under this price: min_price <= price_max.
+    std::optional<money::price> price_max;
+    /// Events of this provider.
+    std::optional<provider_name> provider;
+
+    /// Whether the query narrows events by anything besides their dates.
+    bool filters() const noexcept { return words || price_min || price_max || provider; }
 
     friend bool operator==(const query&, const query&) = default;
 };
@@ -62,10 +100,12 @@ inline constexpr std::size_t max_value_length = 64;
 /// Parses the query string of a /search request (the part after '?', without the fragment).
 ///
 /// Pairs are separated by '&'; keys and values are percent-decoded. Only starts_at, ends_at,
-/// limit and cursor are read; other keys are ignored, malformed or not. Each must occur at most
-/// once; starts_at and ends_at hold an RFC 3339 date-time (see time::parse_rfc3339: 'Z', an
-/// offset, or none for UTC), limit an integer from 1 to max_page_limit, cursor what a page of the
-/// same query (same starts_at and ends_at) returned as next_cursor.
+/// limit, cursor, q, price_min, price_max and provider are read; other keys are ignored,
+/// malformed or not. Each must occur at most once; starts_at and ends_at hold an RFC 3339
+/// date-time (see time::parse_rfc3339: 'Z', an offset, or none for UTC), limit an integer from 1
+/// to max_page_limit, cursor what a page of the same query (same filters) returned as next_cursor,
+/// q up to max_q_bytes holding 1 to max_q_words words ('+' is a space here, as in forms),
+/// price_min and price_max a price as money::parse_price reads it, provider a provider's name.
 ///
 /// '+' is a plus sign, not form encoding's space, because offsets such as "+02:00" are commonly
 /// sent unencoded; only where a date-time has its date/time separator (the 11th character) is an
@@ -102,6 +142,10 @@ private:
 /// `plus_as_space_at`.
 std::optional<std::size_t> percent_decode(std::string_view in, char* out, std::size_t out_size,
                                           std::size_t plus_as_space_at = std::string_view::npos) noexcept;
+
+/// A 64-bit hash of what `q` selects: its dates and filters, not its page. Equal queries (however
+/// written) hash alike.
+std::uint64_t selection_fingerprint(const query& q) noexcept;
 
 /// The opaque cursor of the page that follows the event at (starts_at, id) in the answer to `q`,
 /// bound to q's filters (a cursor from another query is refused). URL-safe: base64url.

@@ -10,19 +10,23 @@
 #include "marquee/time/local_datetime.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace marquee::search {
 
 /// One searchable event as storage hands it over.
 struct event {
-    std::string id;  ///< canonical lower-case UUID text
+    std::string id;        ///< canonical lower-case UUID text
+    std::string provider;  ///< not rendered: for the provider filter
     std::string title;
     std::string start_date;  ///< "YYYY-MM-DD", provider wall clock
     std::string start_time;  ///< "HH:MM:SS", provider wall clock
@@ -47,7 +51,13 @@ struct snapshot_entry {
     time::instant ends_at;
     std::uint32_t begin;  // of the event's object in the block's rendered text
     std::uint32_t end;    // one past it; a ',' follows every object
+    // The provider's index in the snapshot's table (top 16 bits) and the title's
+    // text::title_signature (low 48): what a filter rules out without reading the object.
+    std::uint64_t filter_key;
 };
+
+inline constexpr unsigned provider_shift = 48;
+inline constexpr std::size_t max_providers = 0xFFFF;
 
 struct snapshot_block {
     std::vector<snapshot_entry> entries;
@@ -65,6 +75,32 @@ inline std::string_view rendered_id(std::string_view object) noexcept {
     while (i < object.size() && object[i] != '"') i += object[i] == '\\' ? 2 : 1;
     return object.substr(prefix, std::min(i, object.size()) - prefix);
 }
+
+/// The inside of the title's JSON string in an object append_event rendered (escapes as written).
+std::string_view rendered_title(std::string_view object) noexcept;
+
+/// The min_price and max_price texts in an object append_event rendered ("null" when absent).
+std::pair<std::string_view, std::string_view> rendered_prices(std::string_view object) noexcept;
+
+/// What a query's filters ask of each event, resolved against one snapshot.
+class event_filter {
+public:
+    /// `providers`: the snapshot's table. `q` must outlive the filter.
+    event_filter(const query& q, std::span<const std::string> providers) noexcept;
+    /// Whether any event can match (false: the provider is unknown to the snapshot).
+    bool satisfiable() const noexcept { return satisfiable_; }
+    bool active() const noexcept { return active_; }
+    bool matches(const snapshot_block& b, const snapshot_entry& e) const noexcept;
+
+private:
+    const query* q_;
+    bool active_ = false;
+    bool satisfiable_ = true;
+    std::uint64_t key_mask_ = 0;
+    std::uint64_t key_value_ = 0;
+    std::array<std::string_view, max_q_words> words_{};
+    std::size_t word_count_ = 0;
+};
 
 /// Whether the event at `e` in `b` comes after `after` in (starts_at, id) order.
 inline bool is_after(const snapshot_block& b, const snapshot_entry& e, const page_after& after) noexcept {
@@ -97,6 +133,9 @@ public:
     /// Bytes of pre-rendered JSON held.
     std::size_t rendered_bytes() const noexcept { return rendered_bytes_; }
     std::size_t block_count() const noexcept { return blocks_.size(); }
+    /// The providers of the events held, each once, in the order first seen. Throws
+    /// std::length_error from a build or change that would hold more than detail::max_providers.
+    std::span<const std::string> providers() const noexcept { return *providers_; }
 
     /// A snapshot at `data_version` holding this one's events changed by `changes`: each replaces
     /// the event with its id at its previous_starts_at, or is added when it has none. Shares every
@@ -139,6 +178,8 @@ private:
         std::size_t remaining = q.limit ? *q.limit : size_;
         std::optional<page_end> last_emitted;
         bool more = false;
+        const detail::event_filter filter(q, *providers_);
+        if (!filter.satisfiable()) return std::nullopt;
         for (; b < blocks_.size() && !more; ++b) {
             // Ingestion guarantees end >= start, so nothing starting after ends_at can end before it.
             if (q.ends_at && first_starts_[b] > *q.ends_at) break;
@@ -172,16 +213,20 @@ private:
                 return !more;
             };
             if (first == last) continue;
-            if (!q.ends_at) {
+            if (!q.ends_at && !filter.active()) {
                 emit(first, last);
                 continue;
             }
+            auto accept = [&](const entry& e) {
+                return (!q.ends_at || e.ends_at <= *q.ends_at) && (!filter.active() || filter.matches(blk, e));
+            };
             auto it = first;
             while (it != last) {
-                while (it != last && it->ends_at > *q.ends_at) ++it;
+                while (it != last && !accept(*it)) ++it;
                 if (it == last) break;
                 auto run_begin = it;
-                while (it != last && it->ends_at <= *q.ends_at) ++it;
+                // One match past what the page has room for proves a next page; no need to test more.
+                while (it != last && static_cast<std::size_t>(it - run_begin) <= remaining && accept(*it)) ++it;
                 if (!emit(run_begin, it)) break;
             }
         }
@@ -205,6 +250,7 @@ private:
     }
 
     std::int64_t data_version_;
+    std::shared_ptr<const std::vector<std::string>> providers_ = std::make_shared<const std::vector<std::string>>();
     std::vector<std::shared_ptr<const block>> blocks_;
     // Each block's first and last starts_at, for the binary search over blocks.
     std::vector<time::instant> first_starts_;
@@ -231,6 +277,8 @@ private:
     std::shared_ptr<snapshot> built_;
     std::unique_ptr<detail::snapshot_block> current_;
     std::string last_id_;
+    std::vector<std::string> providers_;
+    std::unordered_map<std::string, std::uint16_t> provider_index_;
 };
 
 }  // namespace marquee::search
