@@ -64,6 +64,7 @@ std::shared_ptr<const block> make_block(std::span<const item> items) {
             entry{i.starts_at, i.ends_at, begin, static_cast<std::uint32_t>(b->rendered.size()), i.filter_key});
         b->rendered.push_back(',');
     }
+    b->index_titles();
     return b;
 }
 
@@ -101,6 +102,8 @@ event_filter::event_filter(const query& q, std::span<const std::string> provider
         word_count_ = q.words->count;
         for (std::size_t i = 0; i < word_count_; ++i) words_[i] = q.words->word(i);
     }
+    for (std::size_t i = 0; i < word_count_ && !indexed_word_; ++i)
+        if (words_[i].size() >= 3) indexed_word_ = prefix_key(words_[i]);
     if (q.provider) {
         auto it = std::find(providers.begin(), providers.end(), q.provider->view());
         satisfiable_ = it != providers.end();
@@ -125,6 +128,26 @@ bool event_filter::matches(const snapshot_block& b, const snapshot_entry& e) con
     }
     return word_count_ == 0 || text::has_word_prefixes(rendered_title(object), std::span(words_.data(), word_count_),
                                                        text::word_source::json_string);
+}
+
+void snapshot_block::index_titles() {
+    if (entries.size() > max_block_events) throw std::length_error("snapshot: a block over 65,535 events");
+    std::vector<std::uint64_t> pairs;  // key << 16 | index: sorting them sorts by (key, index)
+    pairs.reserve(entries.size() * 6);
+    std::array<char, 3> buffer{};
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        text::word_reader words(rendered_title(object(entries[i])), text::word_source::json_string);
+        while (auto word = words.next(buffer))
+            if (word->size() == 3) pairs.push_back((std::uint64_t{prefix_key(*word)} << 16) | i);
+    }
+    std::sort(pairs.begin(), pairs.end());
+    pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
+    prefix_keys.resize(pairs.size());
+    prefix_events.resize(pairs.size());
+    for (std::size_t i = 0; i < pairs.size(); ++i) {
+        prefix_keys[i] = static_cast<std::uint32_t>(pairs[i] >> 16);
+        prefix_events[i] = static_cast<std::uint16_t>(pairs[i] & 0xFFFF);
+    }
 }
 
 }  // namespace detail
@@ -374,6 +397,7 @@ void snapshot_builder::close_block() {
     if (!current_ || current_->entries.empty()) return;
     // Blocks live long: give back what the growing text reserved beyond its size.
     current_->rendered.shrink_to_fit();
+    current_->index_titles();
     built_->push_block(std::shared_ptr<const block>(std::move(current_)));
 }
 

@@ -62,11 +62,33 @@ inline constexpr std::size_t max_providers = 0xFFFF;
 struct snapshot_block {
     std::vector<snapshot_entry> entries;
     std::string rendered;
+    // The title index: for each event, the first three bytes of each of its folded title words
+    // of three bytes or more (prefix_key), with the event's index in `entries`; sorted by (key,
+    // index), each pair once. A q word finds its candidates here instead of in every event.
+    std::vector<std::uint32_t> prefix_keys;
+    std::vector<std::uint16_t> prefix_events;
 
     std::string_view object(const snapshot_entry& e) const noexcept {
         return {rendered.data() + e.begin, e.end - e.begin};
     }
+    /// The indices of the events with a title word starting with the three bytes of `key`, ascending.
+    std::span<const std::uint16_t> events_with_prefix(std::uint32_t key) const noexcept {
+        auto [lo, hi] = std::equal_range(prefix_keys.begin(), prefix_keys.end(), key);
+        return {prefix_events.data() + (lo - prefix_keys.begin()), static_cast<std::size_t>(hi - lo)};
+    }
+    /// Builds the title index from the rendered objects. Throws std::bad_alloc only.
+    void index_titles();
 };
+
+/// The title index's key of a folded word's first three bytes.
+inline std::uint32_t prefix_key(std::string_view folded) noexcept {
+    return static_cast<std::uint32_t>(static_cast<unsigned char>(folded[0])) |
+           (static_cast<std::uint32_t>(static_cast<unsigned char>(folded[1])) << 8) |
+           (static_cast<std::uint32_t>(static_cast<unsigned char>(folded[2])) << 16);
+}
+
+/// Events a block holds at most: its title index counts them in 16 bits.
+inline constexpr std::size_t max_block_events = 0xFFFF;
 
 /// The JSON text of the id in an object append_event rendered: it starts {"id":"<id>".
 inline std::string_view rendered_id(std::string_view object) noexcept {
@@ -90,6 +112,9 @@ public:
     /// Whether any event can match (false: the provider is unknown to the snapshot).
     bool satisfiable() const noexcept { return satisfiable_; }
     bool active() const noexcept { return active_; }
+    /// The title index key of q's first word of three bytes or more, when it has one: only events
+    /// the index lists under it can match.
+    std::optional<std::uint32_t> indexed_word() const noexcept { return indexed_word_; }
     bool matches(const snapshot_block& b, const snapshot_entry& e) const noexcept;
 
 private:
@@ -100,6 +125,7 @@ private:
     std::uint64_t key_value_ = 0;
     std::array<std::string_view, max_q_words> words_{};
     std::size_t word_count_ = 0;
+    std::optional<std::uint32_t> indexed_word_;
 };
 
 /// Whether the event at `e` in `b` comes after `after` in (starts_at, id) order.
@@ -220,6 +246,27 @@ private:
             auto accept = [&](const entry& e) {
                 return (!q.ends_at || e.ends_at <= *q.ends_at) && (!filter.active() || filter.matches(blk, e));
             };
+            if (auto key = filter.indexed_word()) {
+                // Only the events the title index lists can match: visit those, in order, and emit
+                // runs of consecutive accepted ones.
+                auto candidates = blk.events_with_prefix(*key);
+                const auto first_index = static_cast<std::size_t>(first - blk.entries.begin());
+                const auto last_index = static_cast<std::size_t>(last - blk.entries.begin());
+                auto c = std::lower_bound(candidates.begin(), candidates.end(), first_index);
+                while (c != candidates.end() && *c < last_index) {
+                    auto run_begin = blk.entries.begin() + *c++;
+                    if (!accept(*run_begin)) continue;
+                    auto run_end = run_begin + 1;
+                    while (c != candidates.end() && *c < last_index &&
+                           *c == static_cast<std::size_t>(run_end - blk.entries.begin()) &&
+                           static_cast<std::size_t>(run_end - run_begin) <= remaining && accept(*run_end)) {
+                        ++run_end;
+                        ++c;
+                    }
+                    if (!emit(run_begin, run_end)) break;
+                }
+                continue;
+            }
             auto it = first;
             while (it != last) {
                 while (it != last && !accept(*it)) ++it;
