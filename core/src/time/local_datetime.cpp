@@ -110,6 +110,30 @@ void append_sql_timestamp(std::string& out, const local_datetime& t) {
     append_2(out, t.second);
 }
 
+std::string format_rfc3339(instant t) {
+    auto days = std::chrono::floor<date::days>(t);
+    date::year_month_day ymd{days};
+    date::hh_mm_ss clock{t - days};
+    local_datetime wall{static_cast<int>(ymd.year()),
+                        static_cast<unsigned>(ymd.month()),
+                        static_cast<unsigned>(ymd.day()),
+                        static_cast<unsigned>(clock.hours().count()),
+                        static_cast<unsigned>(clock.minutes().count()),
+                        static_cast<unsigned>(clock.seconds().count())};
+    std::string out;
+    out.reserve(27);
+    append_sql_timestamp(out, wall);
+    out[10] = 'T';
+    if (auto micros = static_cast<unsigned>(clock.subseconds().count()); micros != 0) {
+        out.push_back('.');
+        append_2(out, micros / 10000);
+        append_2(out, micros / 100 % 100);
+        append_2(out, micros % 100);
+    }
+    out.push_back('Z');
+    return out;
+}
+
 std::chrono::sys_seconds as_utc(const local_datetime& t) noexcept {
     auto days = date::sys_days{date::year{t.year} / date::month{t.month} / date::day{t.day}};
     return std::chrono::sys_seconds{days.time_since_epoch()} + std::chrono::hours{t.hour} +

@@ -68,4 +68,8 @@ std::chrono::sys_seconds as_utc(const local_datetime& t) noexcept;
 /// beyond microseconds are truncated. Returns nullopt for anything else (including leap seconds).
 std::optional<instant> parse_rfc3339(std::string_view text) noexcept;
 
+/// "YYYY-MM-DDTHH:MM:SSZ", with ".ffffff" before the 'Z' when the instant has a fraction of a
+/// second; what parse_rfc3339 reads back to the same instant. `t` must be storable.
+std::string format_rfc3339(instant t);
+
 }  // namespace marquee::time
