@@ -6,6 +6,7 @@
 #include "marquee/error.hpp"
 #include "marquee/log/log.hpp"
 #include "marquee/metrics/metrics.hpp"
+#include "marquee/pg/event_reader.hpp"
 #include "marquee/pg/snapshot_source.hpp"
 #include "marquee/signals/stop_on_signals.hpp"
 
@@ -106,6 +107,9 @@ int main(int argc, char** argv) {
     double rate_limit = 0;
     unsigned rate_burst = 0;
     std::string client_address_header;
+    unsigned event_readers = 2;
+    std::size_t event_cache_bytes = std::size_t{32} << 20;
+    double event_timeout = 2;
     namespace config = marquee::config;
     config::add(app, "--database-url", "DATABASE_URL", database_url, "PostgreSQL URI (a streaming replica will do)");
     config::add(app, "--notify-database-url", "API_NOTIFY_DATABASE_URL", notify_database_url,
@@ -142,6 +146,17 @@ int main(int argc, char** argv) {
                 "Empty: the TCP peer")
         ->check(header_name());
     config::add(app, "--cache-max-age", "API_CACHE_MAX_AGE", cache_max_age, "Cache-Control max-age of /search, s");
+    config::add(app, "--event-readers", "API_EVENT_READERS", event_readers,
+                "Threads (each with its own database connection) reading /events/{id} and /events/{id}/history "
+                "off the I/O threads")
+        ->check(CLI::Range(1U, 64U));
+    config::add(app, "--event-cache-bytes", "API_EVENT_CACHE_BYTES", event_cache_bytes,
+                "Bytes of rendered /events answers kept; younger than --cache-max-age they are served without "
+                "the database, older ones while the database cannot answer")
+        ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 40));
+    config::add(app, "--event-timeout", "API_EVENT_TIMEOUT", event_timeout,
+                "Seconds an /events request waits for the database before it is answered from the cache, or 503")
+        ->check(config::seconds_up_to(3600));
     config::add(app, "--refresh-interval", "API_REFRESH_INTERVAL", refresh_interval,
                 "Seconds between data version checks when no NOTIFY arrives")
         ->check(config::seconds_up_to(86400));
@@ -169,6 +184,8 @@ int main(int argc, char** argv) {
         options.rate_limit = rate_limit;
         options.rate_burst = rate_burst;
         options.client_address_header = client_address_header;
+        options.event_cache_bytes = event_cache_bytes;
+        options.event_timeout = config::milliseconds_of_seconds(event_timeout);
 
         marquee::pg::snapshot_source_options source_options;
         source_options.database_url = database_url;
@@ -180,16 +197,27 @@ int main(int argc, char** argv) {
         marquee::metrics::registry registry;
         marquee::pg::snapshot_source source(source_options);
         register_source_metrics(registry, source);
+        // A statement past the requests' deadline would be answered to nobody.
+        marquee::pg::event_reader readers(
+            {.database_url = database_url,
+             .readers = event_readers,
+             .statement_timeout = std::min(options.event_timeout, source_options.statement_timeout)});
         marquee::api::data_access data{[&source] { return source.current(); },
                                        [&source] { return source.generation(); },
-                                       [&source] { return source.database_reachable(); }};
+                                       [&source] { return source.database_reachable(); },
+                                       [&readers](auto job, auto deadline, auto done) {
+                                           return readers.submit(std::move(job), deadline, std::move(done));
+                                       }};
         auto openapi = std::make_shared<const std::string>(marquee::api::openapi_yaml);
         marquee::api::server server(options, std::move(data), openapi, registry);
         auto port = server.listen();
         source.start();
+        readers.start();
         marquee::log::info("listening on {}:{} with {} threads", options.host, port, options.threads);
         std::stop_callback stop_serving(stop.token(), [&server] { server.stop(); });
         server.run();
+        // Before the server goes: a reader completes a lookup on a session's I/O thread.
+        readers.stop();
         source.stop();
         marquee::log::info("stopped");
         return 0;

@@ -1,5 +1,6 @@
 #include "marquee/api/handler.hpp"
 
+#include "marquee/api/event_routes.hpp"
 #include "marquee/api/response_cache.hpp"
 #include "marquee/log/log.hpp"
 #include "marquee/search/render.hpp"
@@ -74,20 +75,6 @@ response make_ok(route which, std::string_view content_type, std::shared_ptr<con
     return r;
 }
 
-// Splits the target into path and query; absolute-form ("http://host/path?q") is reduced to its
-// path, a fragment (which clients should not send) is dropped.
-void split_target(std::string_view target, std::string_view& path, std::string_view& query) {
-    if (auto hash = target.find('#'); hash != std::string_view::npos) target = target.substr(0, hash);
-    if (target.starts_with("http://") || target.starts_with("https://")) {
-        auto authority = target.find("//") + 2;
-        auto slash = target.find_first_of("/?", authority);
-        target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
-    }
-    auto question = target.find('?');
-    path = target.substr(0, question);
-    query = question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
-}
-
 route route_of(std::string_view path) noexcept {
     if (path == "/search") return route::search;
     if (path == "/healthz") return route::healthz;
@@ -95,27 +82,7 @@ route route_of(std::string_view path) noexcept {
     if (path == "/openapi.yaml") return route::openapi;
     if (path == "/docs") return route::docs;
     if (path == "/metrics") return route::metrics;
-    return route::other;
-}
-
-// RFC 9110 13.1.2: If-None-Match is "*" or a list of entity tags, compared weakly.
-bool matches_if_none_match(std::string_view header, std::string_view etag) noexcept {
-    if (q.filters()) {
-        *out++ = '-';
-        *out++ = 'f';
-        out = std::to_chars(out, end, search::selection_fingerprint(q), 16).ptr;
-    }
-    while (!header.empty()) {
-        auto comma = header.find(',');
-        auto item = header.substr(0, comma);
-        header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
-        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-        if (item == "*") return true;
-        if (item.starts_with("W/")) item.remove_prefix(2);
-        if (item == etag) return true;
-    }
-    return false;
+    return event_route_of(path);
 }
 
 // "<version>-[x]<starts_at_us>-[x]<ends_at_us>", quoted; 'x' marks an absent bound. Filters add
@@ -133,6 +100,11 @@ void set_etag(response& r, const query_key& key, const search::query& q) {
     *out++ = '-';
     if (!key.has_ends_at) *out++ = 'x';
     out = std::to_chars(out, end, key.ends_at_us).ptr;
+    if (q.filters()) {
+        *out++ = '-';
+        *out++ = 'f';
+        out = std::to_chars(out, end, search::selection_fingerprint(q), 16).ptr;
+    }
     if (q.limit) {
         *out++ = '-';
         *out++ = 'p';
@@ -155,21 +127,9 @@ static_assert(std::tuple_size_v<decltype(response::etag_storage)> >=
                   2 + 20 + 2 * 22 + 2 + 16 + 2 + 5 + 2 + 20 + 2 * search::max_page_id_length,
               "a page's ETag fits");
 
-// The target of the next page: the request's own query string with the cursor replaced.
+// The target of the next search page: the request's own query string with the cursor replaced.
 std::string next_link(std::string_view query_string, std::string_view cursor) {
-    std::string link = "</search?";
-    for (search::query_pairs pairs(query_string); auto next = pairs.next();) {
-        auto pair = *next;
-        std::array<char, 8> key{};
-        auto length = search::percent_decode(pair.substr(0, pair.find('=')), key.data(), key.size());
-        if (length && std::string_view(key.data(), *length) == "cursor") continue;
-        link.append(pair);
-        link.push_back('&');
-    }
-    link.append("cursor=");
-    link.append(cursor);
-    link.append(">; rel=\"next\"");
-    return link;
+    return next_page_link("/search", query_string, cursor);
 }
 
 // The answer to `q` as ranges of the snapshot's own bytes, sent without a copy however many there
@@ -196,7 +156,6 @@ std::shared_ptr<const response_body> search_body(const std::shared_ptr<const sea
     }
     std::vector<std::string_view> pieces;
     pieces.reserve(*n + 2);
-        // Nor are filtered answers: the cache key holds dates only.
     pieces.push_back(search::search_head);
     pieces.insert(pieces.end(), ranges.begin(), ranges.begin() + static_cast<std::ptrdiff_t>(*n));
     if (!q.limit) {
@@ -237,6 +196,7 @@ response search(std::string_view query_string, const request& req, const service
     }
     if (q.limit || q.filters()) {
         // Pages are not cached: each cursor is its own key, and a page costs a few binary searches.
+        // Nor are filtered answers: the cache key holds dates only.
         std::string next_cursor;
         r.body = search_body(state.snapshot, q, &next_cursor);
         if (!next_cursor.empty()) r.link = next_link(query_string, next_cursor);
@@ -294,6 +254,11 @@ response dispatch(const request& req, const service_state& state) {
         case route::metrics:
             return make_ok(which, prometheus_type,
                            text_body(state.render_metrics ? state.render_metrics() : std::string()));
+        case route::event:
+        case route::event_history:
+            // The server answers these off this path (event_routes.hpp); without it, there is no
+            // event data to serve, but the request is still checked.
+            return event_without_lookup(req);
         case route::other:
             break;
     }
@@ -340,9 +305,9 @@ response handle_request(const request& req, const service_state& state) noexcept
     }
 }
 
-response error_response(error_kind kind, route which) noexcept {
+response error_response(error_kind kind, route which, std::string_view message) noexcept {
     try {
-        return make_error(kind, which);
+        return make_error(kind, which, message);
     } catch (...) {
         response r;
         r.status = map_error(kind).status;
@@ -355,6 +320,50 @@ route target_route(std::string_view target) noexcept {
     std::string_view query_string;
     split_target(target, path, query_string);
     return route_of(path);
+}
+
+void split_target(std::string_view target, std::string_view& path, std::string_view& query) noexcept {
+    if (auto hash = target.find('#'); hash != std::string_view::npos) target = target.substr(0, hash);
+    if (target.starts_with("http://") || target.starts_with("https://")) {
+        auto authority = target.find("//") + 2;
+        auto slash = target.find_first_of("/?", authority);
+        target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
+    }
+    auto question = target.find('?');
+    path = target.substr(0, question);
+    query = question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
+}
+
+bool matches_if_none_match(std::string_view header, std::string_view etag) noexcept {
+    while (!header.empty()) {
+        auto comma = header.find(',');
+        auto item = header.substr(0, comma);
+        header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+        if (item == "*") return true;
+        if (item.starts_with("W/")) item.remove_prefix(2);
+        if (item == etag) return true;
+    }
+    return false;
+}
+
+std::string next_page_link(std::string_view path, std::string_view query_string, std::string_view cursor) {
+    std::string link = "<";
+    link.append(path);
+    link.push_back('?');
+    for (search::query_pairs pairs(query_string); auto next = pairs.next();) {
+        auto pair = *next;
+        std::array<char, 8> key{};
+        auto length = search::percent_decode(pair.substr(0, pair.find('=')), key.data(), key.size());
+        if (length && std::string_view(key.data(), *length) == "cursor") continue;
+        link.append(pair);
+        link.push_back('&');
+    }
+    link.append("cursor=");
+    link.append(cursor);
+    link.append(">; rel=\"next\"");
+    return link;
 }
 
 std::string cache_control_for(std::chrono::seconds max_age) {

@@ -84,7 +84,8 @@ struct server::impl {
               "Requests of clients the rate limiter had no room for, limited together in a shared bucket")),
           request_counts(r),
           connections(connections_open, connections_evicted),
-          limiter(make_limiter(options)) {
+          limiter(make_limiter(options)),
+          events(data, options, cache_control, r) {
         unsigned n = std::max(1U, options.threads);
         for (unsigned i = 0; i < n; ++i) {
             auto t = std::make_unique<detail::io_thread>(options.access_log);
@@ -216,9 +217,10 @@ struct server::impl {
     detail::request_metrics request_counts;
     detail::connection_count connections;
     std::unique_ptr<rate_limiter> limiter;  // null when there is no limit
+    detail::event_lookups events;
     std::atomic<bool> stopping{false};
-    detail::session_services services{options,     data,          stopping,     request_counts,
-                                      connections, limiter.get(), rate_limited, rate_shared};
+    detail::session_services services{options,       data,         stopping,    request_counts, connections,
+                                      limiter.get(), rate_limited, rate_shared, events};
     std::vector<std::unique_ptr<detail::io_thread>> threads;
     std::optional<tcp::acceptor> acceptor;
     std::vector<detail::idle_list*> keep_alive_lists;

@@ -254,7 +254,10 @@ asio::awaitable<void> serve_connection(tcp::socket socket, io_thread& thread, co
                 r = std::move(*refused);
             } else {
                 thread.refresh(services.data);
-                r = handle_request(request{method, target, if_none_match}, thread.state);
+                if (services.events.enabled() && is_event_route(target_route(target)))
+                    r = co_await services.events.answer(request{method, target, if_none_match});
+                else
+                    r = handle_request(request{method, target, if_none_match}, thread.state);
             }
             head_only = method == "HEAD";
             // A request body is never read, so a request that has one ends the connection.

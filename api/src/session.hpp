@@ -5,6 +5,7 @@
 #include "access_log.hpp"
 #include "connection_count.hpp"
 #include "deadlines.hpp"
+#include "event_lookups.hpp"
 #include "idle_connections.hpp"
 #include "request_id.hpp"
 #include "request_metrics.hpp"
@@ -61,6 +62,7 @@ struct session_services {
     rate_limiter* limiter;           ///< null when there is no rate limit
     metrics::counter& rate_limited;  ///< requests answered 429
     metrics::counter& rate_shared;   ///< requests of clients without a bucket of their own
+    event_lookups& events;           ///< GET /events/{id} and /events/{id}/history
 };
 
 /// Serves `socket`, which connection_count::opened() has counted, until the client closes, a

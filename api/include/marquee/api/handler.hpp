@@ -76,12 +76,14 @@ constexpr error_mapping map_error(error_kind kind) noexcept {
     return {0, "internal_error", "internal error"};
 }
 
-/// Routes, for metrics labels.
-enum class route { search, healthz, readyz, openapi, docs, metrics, other };
+/// Routes, for metrics labels. event and event_history are GET /events/{id} and
+/// GET /events/{id}/history (event_routes.hpp).
+enum class route { search, healthz, readyz, openapi, docs, metrics, event, event_history, other };
 
 /// Every route, in enumerator order (checked below, with route_name's switch).
-inline constexpr std::array all_routes{route::search, route::healthz, route::readyz, route::openapi,
-                                       route::docs,   route::metrics, route::other};
+inline constexpr std::array all_routes{route::search,  route::healthz,       route::readyz,
+                                       route::openapi, route::docs,          route::metrics,
+                                       route::event,   route::event_history, route::other};
 inline constexpr std::size_t route_count = all_routes.size();
 
 /// The route's metrics label; empty only for a value that is no route.
@@ -100,6 +102,10 @@ constexpr std::string_view route_name(route r) noexcept {
             return "docs";
         case route::metrics:
             return "metrics";
+        case route::event:
+            return "event";
+        case route::event_history:
+            return "event_history";
         case route::other:
             return "other";
     }
@@ -240,12 +246,25 @@ struct service_state {
 /// The response to `req`. Never throws: failures become a 500 without detail.
 response handle_request(const request& req, const service_state& state) noexcept;
 
-/// The response for an error detected outside handle_request (e.g. by the HTTP parser).
-response error_response(error_kind kind, route which = route::other) noexcept;
+/// The response for an error detected outside handle_request (e.g. by the HTTP parser); `message`
+/// replaces the error's default message when not empty.
+response error_response(error_kind kind, route which = route::other, std::string_view message = {}) noexcept;
 
 /// The route handle_request answers `target` under (origin-form or absolute-form), for what the
 /// server decides before calling it (rate limits).
 route target_route(std::string_view target) noexcept;
+
+/// `target`'s path and query string: absolute-form ("http://host/path?q") is reduced to its path,
+/// a fragment (which clients should not send) is dropped.
+void split_target(std::string_view target, std::string_view& path, std::string_view& query) noexcept;
+
+/// Whether an If-None-Match field value ("*" or a list of entity tags, RFC 9110 13.1.2, compared
+/// weakly) matches `etag`.
+bool matches_if_none_match(std::string_view header, std::string_view etag) noexcept;
+
+/// The Link header of the next page: `path` with the request's own query string, its cursor
+/// replaced by `cursor`, and rel="next".
+std::string next_page_link(std::string_view path, std::string_view query_string, std::string_view cursor);
 
 /// "public, max-age=N".
 std::string cache_control_for(std::chrono::seconds max_age);

@@ -48,6 +48,8 @@ constexpr bool rate_limited(route which) noexcept {
         case route::search:
         case route::openapi:
         case route::docs:
+        case route::event:
+        case route::event_history:
         case route::other:
             return true;
     }

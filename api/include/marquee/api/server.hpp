@@ -2,12 +2,14 @@
 // The HTTP/1.1 server around handle_request: Boost.Beast on N I/O threads, keep-alive, deadlines on
 // every read and write, a connection cap that evicts the longest-idle keep-alive connection before it
 // refuses a new one, header limits (414/431) and a graceful stop.
+#include "marquee/events/lookup.hpp"
 #include "marquee/search/snapshot.hpp"
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -58,6 +60,13 @@ struct server_options {
     /// The header naming the client behind a trusted load balancer (API_CLIENT_ADDRESS_HEADER),
     /// e.g. X-Forwarded-For: its rightmost element, else the TCP peer. Empty: the TCP peer.
     std::string client_address_header;
+    /// Rendered answers of GET /events/{id} and /events/{id}/history kept at most, in bytes
+    /// (API_EVENT_CACHE_BYTES). Younger than cache_max_age they are served without asking the
+    /// database; older ones are served only while it cannot answer.
+    std::size_t event_cache_bytes = std::size_t{32} << 20;
+    /// How long an event route waits for the database before it serves what is cached, or 503
+    /// (API_EVENT_TIMEOUT).
+    std::chrono::milliseconds event_timeout{2'000};
     /// How long in-flight requests may take to finish after a stop request.
     std::chrono::milliseconds shutdown_grace{10'000};
 };
@@ -68,6 +77,13 @@ struct data_access {
     /// Changes whenever current() does; lets each I/O thread keep its own reference.
     std::function<std::uint64_t()> generation;
     std::function<bool()> database_reachable;
+    /// Called with an event's rows, or nullopt when they could not be read.
+    using event_rows_callback = std::function<void(std::optional<events::lookup_result>)>;
+    /// Reads an event route's rows off the I/O threads (pg::event_reader::submit in production):
+    /// false when it cannot take the job now; otherwise calls the callback once, on another thread,
+    /// by the deadline or soon after, never after the server is destroyed. Empty: the event routes
+    /// answer 503.
+    std::function<bool(events::lookup, std::chrono::steady_clock::time_point, event_rows_callback)> lookup_event;
 };
 
 class server {
