@@ -1,13 +1,18 @@
 // libFuzzer target for what the API reads from the network: the /search query string (parsed
 // alone and through handle_request over a small snapshot), plus JSON escaping of arbitrary bytes.
-// Oracles: no crash or sanitizer report; only 200/304/400/404/405; every body is valid JSON whose
-// strings are valid UTF-8; escaping valid UTF-8 round-trips; and over a small snapshot generated
-// from the input, /search answers exactly what a plain reference filter (every event, one by one,
-// start and end compared with the query's bounds, its provider, prices and title words with the
-// filters, sorted by start then id) picks; a page (limit, cursor) and the pages its Link headers
-// lead to are exactly the rest of that, in order.
+// Oracles: no crash or sanitizer report; only 200/304/400/404/405 (503 on an event route); every
+// body is valid JSON whose strings are valid UTF-8; escaping valid UTF-8 round-trips; and over a
+// small snapshot generated from the input, /search answers exactly what a plain reference filter
+// (every event, one by one, start and end compared with the query's bounds, its provider, prices
+// and title words with the filters, sorted by start then id) picks; a page (limit, cursor) and the
+// pages its Link headers lead to are exactly the rest of that, in order. The event routes
+// (/events/{id}[/history]), which handle_request answers 503 without a database: 400 exactly when
+// the id or a page parameter is bad, and a history cursor that decodes is the very text
+// encode_history_cursor writes.
+#include "marquee/api/event_routes.hpp"
 #include "marquee/api/handler.hpp"
 #include "marquee/api/response_cache.hpp"
+#include "marquee/events/history.hpp"
 #include "marquee/json/escape.hpp"
 #include "marquee/search/query.hpp"
 #include "marquee/text/words.hpp"
@@ -212,6 +217,19 @@ void check_against_the_reference(std::string_view input) {
     require(paged == expected);
 }
 
+// The input as the query string of an event's history, and as a history cursor.
+void check_event_routes(std::string_view input) {
+    constexpr std::string_view id = "00000000-0000-5000-8000-000000000001";
+    auto query_text = input.substr(0, input.find('#'));
+    auto parsed = marquee::events::parse_history_query(query_text, id);
+    auto r = marquee::api::handle_request(
+        marquee::api::request{"GET", "/events/" + std::string(id) + "/history?" + std::string(input), {}}, state());
+    require(r.which == marquee::api::route::event_history);
+    require(r.status == (std::holds_alternative<marquee::events::history_query>(parsed) ? 503U : 400U));
+    if (auto decoded = marquee::events::decode_history_cursor(input, id))
+        require(marquee::events::encode_history_cursor(id, *decoded) == input);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -229,10 +247,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (size > 0 && (data[0] & 6) == 6) method = "POST";
     std::string target = size > 0 && (data[0] & 8) ? std::string(input.substr(1)) : "/search?" + std::string(input);
     auto r = marquee::api::handle_request(marquee::api::request{method, target, input.substr(0, size / 4)}, state());
-    require(r.status == 200 || r.status == 304 || r.status == 400 || r.status == 404 || r.status == 405);
+    require(r.status == 200 || r.status == 304 || r.status == 400 || r.status == 404 || r.status == 405 ||
+            (r.status == 503 && marquee::api::is_event_route(r.which)));
     if (r.body && r.content_type == "application/json") require(valid_json(r.body->materialise()));
 
     check_against_the_reference(input);
+    check_event_routes(input);
 
     auto quoted = marquee::json::quote(input);
     boost::json::error_code ec;

@@ -78,15 +78,8 @@ protected:
     }
 
     // Cuts the API off its database: no new connections, existing ones terminated.
-    void cut_database() {
-        const auto& admin = mt::services().database_url;
-        mt::execute(admin, "ALTER DATABASE " + db_.name() + " ALLOW_CONNECTIONS false");
-        mt::execute(admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + db_.name() +
-                               "' AND pid <> pg_backend_pid()");
-    }
-    void restore_database() {
-        mt::execute(mt::services().database_url, "ALTER DATABASE " + db_.name() + " ALLOW_CONNECTIONS true");
-    }
+    void cut_database() { db_.cut_off(); }
+    void restore_database() { db_.restore(); }
 
     mt::database db_ = mt::fresh_database();
     std::uint16_t port_ = 0;

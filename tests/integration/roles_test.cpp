@@ -47,11 +47,13 @@ constexpr const char* insufficient_privilege = "42501";
 
 }  // namespace
 
-TEST(roles, the_api_role_reads_the_snapshot_tables_and_can_write_create_or_run_nothing) {
+TEST(roles, the_api_role_reads_the_snapshot_and_event_detail_tables_and_can_write_create_or_run_nothing) {
     auto db = mt::fresh_database();
     auto api = login_url(db, "marquee_api");
     EXPECT_EQ(outcome_of(api, "SELECT count(*) FROM events WHERE ever_online"), "ok");
     EXPECT_EQ(outcome_of(api, "SELECT version FROM data_version"), "ok");
+    EXPECT_EQ(outcome_of(api, "SELECT count(*) FROM zones"), "ok");
+    EXPECT_EQ(outcome_of(api, "SELECT count(*) FROM event_history"), "ok");
     EXPECT_EQ(outcome_of(api, "LISTEN marquee_data_version"), "ok");
 
     for (const char* sql : {

@@ -187,6 +187,17 @@ void database::migrate() {
     migrated_ = true;
 }
 
+void database::cut_off() const {
+    const auto& admin = services().database_url;
+    execute(admin, "ALTER DATABASE " + name_ + " ALLOW_CONNECTIONS false");
+    execute(admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + name_ +
+                       "' AND pid <> pg_backend_pid()");
+}
+
+void database::restore() const {
+    execute(services().database_url, "ALTER DATABASE " + name_ + " ALLOW_CONNECTIONS true");
+}
+
 database::~database() {
     drop();
 }

@@ -67,6 +67,11 @@ public:
     /// Runs marquee-migrate on it now (for a database created without). Throws std::runtime_error
     /// when migrating fails.
     void migrate();
+    /// Cuts every client off it, as if the database were gone: no new connections, the existing
+    /// ones terminated. Throws pqxx errors.
+    void cut_off() const;
+    /// Accepts connections again after cut_off(). Throws pqxx errors.
+    void restore() const;
 
 private:
     void drop() noexcept;
