@@ -49,40 +49,38 @@ std::pair<unsigned, std::string> refusal(const std::variant<api::event_target, a
 }
 
 events::event_detail sample_detail() {
-    events::event_detail e;
-    e.id = camela_id;
-    e.provider = "madrid";
-    e.title = "Camela \"en concierto\" \\ \x01";
-    e.start_date = "2021-06-30";
-    e.start_time = "21:00:00";
-    e.end_date = "2021-06-30";
-    e.end_time = "22:00:00";
-    e.starts_at = at("2021-06-30T19:00:00Z");
-    e.ends_at = at("2021-06-30T20:00:00Z");
-    e.sell_mode = "online";
-    e.sell_from = "2020-07-01T00:00:00";
-    e.sold_out = false;
-    e.first_seen_at = at("2024-03-10T12:00:00.25Z");
-    e.last_seen_at = at("2024-03-10T12:05:00Z");
-    e.min_price = "15.00";
-    e.max_price = "NaN";
-    e.zones.push_back({"40", "Platea", 243, "20.00", true});
-    e.zones.push_back({"38", std::nullopt, std::nullopt, "15.00", std::nullopt});
-    return e;
+    return {.id = camela_id,
+            .provider = "madrid",
+            .title = "Camela \"en concierto\" \\ \x01",
+            .start_date = "2021-06-30",
+            .start_time = "21:00:00",
+            .end_date = "2021-06-30",
+            .end_time = "22:00:00",
+            .starts_at = at("2021-06-30T19:00:00Z"),
+            .ends_at = at("2021-06-30T20:00:00Z"),
+            .sell_mode = "online",
+            .sell_from = "2020-07-01T00:00:00",
+            .sell_to = std::nullopt,
+            .sold_out = false,
+            .organizer_company_id = std::nullopt,
+            .first_seen_at = at("2024-03-10T12:00:00.25Z"),
+            .last_seen_at = at("2024-03-10T12:05:00Z"),
+            .min_price = "15.00",
+            .max_price = "NaN",
+            .zones = {{"40", "Platea", 243, "20.00", true}, {"38", std::nullopt, std::nullopt, "15.00", std::nullopt}}};
 }
 
+// A history row of one wall-clock start and end, observed at `observed_at`.
 events::history_entry entry(const char* observed_at, std::int64_t id, const char* min_price) {
-    events::history_entry h;
-    h.id = id;
-    h.observed_at = at(observed_at);
-    h.sell_mode = "online";
-    h.start_date = "2021-06-30";
-    h.start_time = "21:00:00";
-    h.end_date = "2021-06-30";
-    h.end_time = "22:00:00";
-    if (min_price) h.min_price = min_price;
-    h.max_price = "30.00";
-    return h;
+    return {.id = id,
+            .observed_at = at(observed_at),
+            .sell_mode = "online",
+            .start_date = "2021-06-30",
+            .start_time = "21:00:00",
+            .end_date = "2021-06-30",
+            .end_time = "22:00:00",
+            .min_price = min_price ? std::optional<std::string>(min_price) : std::nullopt,
+            .max_price = "30.00"};
 }
 
 }  // namespace

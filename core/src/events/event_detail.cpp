@@ -28,20 +28,13 @@ std::string render_event_detail(const event_detail& e) {
     event.instant("last_seen_at", e.last_seen_at);
     event.number("min_price", e.min_price);
     event.number("max_price", e.max_price);
-    event.member("zones");
-    data.push_back('[');
-    for (std::size_t i = 0; i < e.zones.size(); ++i) {
-        const auto& z = e.zones[i];
-        if (i != 0) data.push_back(',');
-        detail::object_writer zone(data);
+    event.objects("zones", e.zones, [](detail::object_writer& zone, const events::zone& z) {
         zone.text("zone_id", z.zone_id);
         zone.optional_text("name", z.name);
         zone.integer("capacity", z.capacity);
         zone.number("price", z.price);
         zone.boolean("numbered", z.numbered);
-        zone.close();
-    }
-    data.push_back(']');
+    });
     event.close();
     return search::render_data(data);
 }

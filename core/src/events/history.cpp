@@ -126,12 +126,7 @@ std::string render_history(std::span<const history_entry> entries, bool paged, s
     std::string data;
     data.reserve(64 + 192 * entries.size());
     detail::object_writer page(data);
-    page.member("history");
-    data.push_back('[');
-    for (std::size_t i = 0; i < entries.size(); ++i) {
-        const auto& h = entries[i];
-        if (i != 0) data.push_back(',');
-        detail::object_writer entry(data);
+    page.objects("history", entries, [](detail::object_writer& entry, const history_entry& h) {
         entry.instant("observed_at", h.observed_at);
         entry.text("sell_mode", h.sell_mode);
         entry.text("start_date", h.start_date);
@@ -140,9 +135,7 @@ std::string render_history(std::span<const history_entry> entries, bool paged, s
         entry.text("end_time", h.end_time);
         entry.number("min_price", h.min_price);
         entry.number("max_price", h.max_price);
-        entry.close();
-    }
-    data.push_back(']');
+    });
     if (paged) {
         if (next_cursor.empty())
             page.null("next_cursor");

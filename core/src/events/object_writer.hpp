@@ -51,6 +51,21 @@ public:
         member(key);
         out_.append("null");
     }
+    /// An array of objects: `write(object_writer&, item)` writes each item's members.
+    template <typename Items, typename Write>
+    void objects(std::string_view key, const Items& items, Write write) {
+        member(key);
+        out_.push_back('[');
+        bool first_item = true;
+        for (const auto& item : items) {
+            if (!first_item) out_.push_back(',');
+            first_item = false;
+            object_writer object(out_);
+            write(object, item);
+            object.close();
+        }
+        out_.push_back(']');
+    }
     /// Starts a member whose value the caller appends (an array, an object).
     void member(std::string_view key) {
         if (!first_) out_.push_back(',');
