@@ -208,15 +208,23 @@ int main(int argc, char** argv) {
                                        [&readers](auto job, auto deadline, auto done) {
                                            return readers.submit(std::move(job), deadline, std::move(done));
                                        }};
+        registry.make_callback_gauge("marquee_api_event_lookups_queued",
+                                     "Event and history lookups waiting for a reader thread",
+                                     [&readers] { return static_cast<double>(readers.queued()); });
         auto openapi = std::make_shared<const std::string>(marquee::api::openapi_yaml);
         marquee::api::server server(options, std::move(data), openapi, registry);
+        // The readers stop before the server goes, however this scope ends: a reader completes a
+        // lookup on a session's I/O thread.
+        struct stop_readers {
+            marquee::pg::event_reader& readers;
+            ~stop_readers() { readers.stop(); }
+        } readers_stop_first{readers};
         auto port = server.listen();
         source.start();
         readers.start();
         marquee::log::info("listening on {}:{} with {} threads", options.host, port, options.threads);
         std::stop_callback stop_serving(stop.token(), [&server] { server.stop(); });
         server.run();
-        // Before the server goes: a reader completes a lookup on a session's I/O thread.
         readers.stop();
         source.stop();
         marquee::log::info("stopped");
