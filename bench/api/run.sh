@@ -1,21 +1,28 @@
 #!/usr/bin/env bash
 # The API benchmark, reproducible: PostgreSQL from scripts/services.sh, 100,000 seeded events
 # (seed.sql), marquee-api on API_THREADS threads, then wrk with the same load against
-#   - marquee-api: a fixed SMALL query (3 events), a fixed LARGE query (1,000 events) and the mixed
-#     workload (mix.lua: narrow, day, week, open-ended and invalid ranges);
+#   - marquee-api: a fixed SMALL query (3 events), a fixed LARGE query (1,000 events), the mixed
+#     workload (mix.lua: narrow, day, week, open-ended and invalid ranges) and the fixed requests
+#     beyond the spec: PAGE (the second page of 50, by cursor), Q (title words, a page of 50),
+#     NAME (title words naming one event among 100,000), PRICE (price_max, a page of 50), DETAIL
+#     (GET /events/{id}, served from the API's event cache);
 #   - the ceilings, in the same run and with the same bytes: the minimal Beast server
-#     (ceiling_server.cpp) and nginx serving each body as a static file; for the mix, the Beast
-#     server answering mix.lua's 2,000 paths with the answers recorded from marquee-api.
+#     (ceiling_server.cpp) and nginx serving each body as a static file (small and large); for the
+#     mix, the Beast server answering mix.lua's 2,000 paths with the answers recorded from marquee-api;
+#   - LIMITED=1: also a second marquee-api with rate limiting on at a limit no client reaches
+#     (API_RATE_LIMIT=1000000), "limited-small" and "limited-mix" runs next to "api-*".
 # Prints one RESULT line per run, marquee-api's RSS and the RSS budget (3 x rendered JSON + 50 MB),
 # and with REPEAT > 1 the median of each run's figures and of the mix's p99 over the small query's
 # p99 on the Beast ceiling, pair by pair.
 #
 #   bench/api/run.sh [BUILD_DIR]     (default: build)
 #   env: DURATION=15s CONNECTIONS=64 WRK_THREADS=1 API_THREADS=2 BASE_PORT=18180
-#        RUNS="small large mix"  BENCH_WORK=BUILD_DIR/bench-api (services, logs and bodies)
+#        RUNS="small large mix"  (also: page q name price detail)
+#        BENCH_WORK=BUILD_DIR/bench-api (services, logs and bodies)
 #        REPEAT=1      the RUNS list this many times over, interleaved (same sitting)
 #        BEFORE=DIR    also DIR/bin/marquee-api, on the same data: "before-*" runs just before "api-*"
 #        NGINX=1       0 skips the nginx runs
+#        LIMITED=0     1 adds the rate-limited marquee-api
 #        WRK_CPUS=     a taskset CPU list for wrk; SERVER_CPUS= one for the servers (default: any)
 set -euo pipefail
 
@@ -32,12 +39,17 @@ runs=${RUNS:-small large mix}
 repeat=${REPEAT:-1}
 before=${BEFORE:+$(cd "$BEFORE" && pwd -P)}
 with_nginx=${NGINX:-1}
+with_limited=${LIMITED:-0}
 api_port=$base_port
-ceiling_small_port=$((base_port + 1))
-ceiling_large_port=$((base_port + 2))
 nginx_port=$((base_port + 3))
 before_port=$((base_port + 4))
 ceiling_mix_port=$((base_port + 5))
+limited_port=$((base_port + 6))
+# small and large always (nginx serves them), the others when RUNS names them.
+fixed_runs=(small large)
+for run in page q name price detail; do [[ " $runs " != *" $run "* ]] || fixed_runs+=("$run"); done
+declare -A ceiling_port
+for i in "${!fixed_runs[@]}"; do ceiling_port[${fixed_runs[$i]}]=$((base_port + 10 + i)); done
 on_cpus() {  # CPU_LIST COMMAND...: COMMAND on those CPUs, or anywhere when the list is empty
     local cpus=$1
     shift
@@ -45,9 +57,15 @@ on_cpus() {  # CPU_LIST COMMAND...: COMMAND on those CPUs, or anywhere when the 
 }
 export BENCH_API_DIR=$here
 
-# The fixed queries (the seed is deterministic, so are their answers).
-small="/search?starts_at=2021-06-30T00:00:00Z&ends_at=2021-06-30T02:15:00Z"  # 3 events
-large="/search?starts_at=2021-06-30T00:00:00Z&ends_at=2021-07-03T19:15:00Z"  # 1,000 events
+# The fixed requests (the seed is deterministic, so are their answers); page and detail are
+# completed once the API runs (a cursor, an id).
+declare -A target
+target[small]="/search?starts_at=2021-06-30T00:00:00Z&ends_at=2021-06-30T02:15:00Z"  # 3 events
+target[large]="/search?starts_at=2021-06-30T00:00:00Z&ends_at=2021-07-03T19:15:00Z"  # 1,000 events
+first_page="/search?starts_at=2021-06-30T00:00:00Z&limit=50"
+target[q]="/search?q=caf+live&limit=50"                                           # 1 title in 7
+target[name]="/search?q=bench+event+42424"                                        # 1 of 100,000
+target[price]="/search?starts_at=2021-06-30T00:00:00Z&price_max=10&limit=50"      # 12% of events
 
 mkdir -p "$work"
 pids=()
@@ -99,6 +117,13 @@ on_cpus "${SERVER_CPUS:-}" "$build/bin/marquee-api" --database-url "$url" --api-
 api_pid=$!
 pids+=("$api_pid")
 wait_http "http://127.0.0.1:$api_port/readyz"
+if ((with_limited != 0)); then
+    on_cpus "${SERVER_CPUS:-}" "$build/bin/marquee-api" --database-url "$url" --api-listen "127.0.0.1:$limited_port" \
+        --threads "$api_threads" --log-level warn --rate-limit 1000000 --rate-burst 1000000 \
+        2>"$work/marquee-api-limited.log" &
+    pids+=("$!")
+    wait_http "http://127.0.0.1:$limited_port/readyz"
+fi
 if [[ -n $before ]]; then
     on_cpus "${SERVER_CPUS:-}" "$before/bin/marquee-api" --database-url "$url" --api-listen "127.0.0.1:$before_port" \
         --threads "$api_threads" --log-level warn 2>"$work/marquee-api-before.log" &
@@ -106,13 +131,19 @@ if [[ -n $before ]]; then
     wait_http "http://127.0.0.1:$before_port/readyz"
 fi
 
-# The ceilings serve exactly the bodies marquee-api answers the fixed queries with.
+# The ceilings serve exactly the bodies marquee-api answers the fixed requests with.
+cursor=$(curl -sf "http://127.0.0.1:$api_port$first_page" | sed -n 's/.*"next_cursor":"\([^"]*\)".*/\1/p')
+target[page]="$first_page&cursor=$cursor"
+target[detail]="/events/$(psql -At -d "$db" -c "SELECT md5('bench-42424')::uuid")"
 mkdir -p "$work/nginx/www" "$work/nginx/tmp"
-curl -sf "http://127.0.0.1:$api_port$small" >"$work/nginx/www/small.json"
-curl -sf "http://127.0.0.1:$api_port$large" >"$work/nginx/www/large.json"
 count() { grep -o '"id":' "$1" | wc -l; }
-echo "bodies: small $(count "$work/nginx/www/small.json") events, $(wc -c <"$work/nginx/www/small.json") bytes;" \
-    "large $(count "$work/nginx/www/large.json") events, $(wc -c <"$work/nginx/www/large.json") bytes"
+for run in "${fixed_runs[@]}"; do
+    curl -sf "http://127.0.0.1:$api_port${target[$run]}" >"$work/nginx/www/$run.json" || {
+        echo "no 200 from marquee-api for $run: ${target[$run]}" >&2
+        exit 1
+    }
+    echo "body $run: $(count "$work/nginx/www/$run.json") ids, $(wc -c <"$work/nginx/www/$run.json") bytes (${target[$run]})"
+done
 
 # The mix's answers, status and bytes, as marquee-api gives them (the paths come from mix.lua).
 mkdir -p "$work/mix"
@@ -123,13 +154,13 @@ awk -v base="http://127.0.0.1:$api_port" '{ printf "url = \"%s%s\"\noutput = \"%
 paste -d' ' "$work/mix/codes" "$work/mix/paths" | awk '{ print $1, $2, NR ".json" }' >"$work/mix/index"
 echo "mix answers: $(wc -l <"$work/mix/index") paths, $(cat "$work/mix"/*.json | wc -c) bytes"
 
-for body in small large mix; do
-    port_var=ceiling_${body}_port
-    source=$work/nginx/www/$body.json
-    [[ $body != mix ]] || source=$work/mix
-    on_cpus "${SERVER_CPUS:-}" "$build/bin/marquee-bench-api-ceiling" "${!port_var}" "$source" "$api_threads" &
+for run in "${fixed_runs[@]}"; do
+    on_cpus "${SERVER_CPUS:-}" "$build/bin/marquee-bench-api-ceiling" "${ceiling_port[$run]}" \
+        "$work/nginx/www/$run.json" "$api_threads" &
     pids+=("$!")
 done
+on_cpus "${SERVER_CPUS:-}" "$build/bin/marquee-bench-api-ceiling" "$ceiling_mix_port" "$work/mix" "$api_threads" &
+pids+=("$!")
 sed -e "s|@PREFIX@|$work/nginx|g" -e "s|@PORT@|$nginx_port|g" -e "s|@WORKERS@|$api_threads|g" \
     "$here/nginx.conf.in" >"$work/nginx/nginx.conf"
 if ((with_nginx != 0)); then
@@ -137,8 +168,7 @@ if ((with_nginx != 0)); then
         -g 'daemon off;' 2>"$work/nginx/stderr.log" &
     pids+=("$!")
 fi
-wait_http "http://127.0.0.1:$ceiling_small_port/"
-wait_http "http://127.0.0.1:$ceiling_large_port/"
+for run in "${fixed_runs[@]}"; do wait_http "http://127.0.0.1:${ceiling_port[$run]}/"; done
 wait_http "http://127.0.0.1:$ceiling_mix_port$(awk '$1 == 200 { print $2; exit }' "$work/mix/index")"
 ((with_nginx == 0)) || wait_http "http://127.0.0.1:$nginx_port/small.json"
 
@@ -146,18 +176,22 @@ for ((round = 1; round <= repeat; round++)); do
     ((repeat == 1)) || echo "-- round $round of $repeat"
     for run in $runs; do
         case $run in
-            small | large)
-                port_var=ceiling_${run}_port
-                query_var=$run
-                run_wrk "beast-$run" "http://127.0.0.1:${!port_var}${!query_var}" fixed.lua
-                [[ -z $before ]] || run_wrk "before-$run" "http://127.0.0.1:$before_port${!query_var}" fixed.lua
-                run_wrk "api-$run" "http://127.0.0.1:$api_port${!query_var}" fixed.lua
-                ((with_nginx == 0)) || run_wrk "nginx-$run" "http://127.0.0.1:$nginx_port/$run.json" fixed.lua
+            small | large | page | q | name | price | detail)
+                run_wrk "beast-$run" "http://127.0.0.1:${ceiling_port[$run]}${target[$run]}" fixed.lua
+                # Only small and large exist in the spec: what a build before the extensions answers.
+                [[ -z $before || ! $run =~ ^(small|large)$ ]] ||
+                    run_wrk "before-$run" "http://127.0.0.1:$before_port${target[$run]}" fixed.lua
+                run_wrk "api-$run" "http://127.0.0.1:$api_port${target[$run]}" fixed.lua
+                [[ $with_limited == 0 || $run != small ]] ||
+                    run_wrk "limited-$run" "http://127.0.0.1:$limited_port${target[$run]}" fixed.lua
+                [[ $with_nginx == 0 || ! $run =~ ^(small|large)$ ]] ||
+                    run_wrk "nginx-$run" "http://127.0.0.1:$nginx_port/$run.json" fixed.lua
                 ;;
             mix)
                 run_wrk beast-mix "http://127.0.0.1:$ceiling_mix_port/" mix.lua
                 [[ -z $before ]] || run_wrk before-mix "http://127.0.0.1:$before_port/" mix.lua
                 run_wrk api-mix "http://127.0.0.1:$api_port/" mix.lua
+                ((with_limited == 0)) || run_wrk limited-mix "http://127.0.0.1:$limited_port/" mix.lua
                 ;;
             *) echo "unknown run $run" >&2 ;;
         esac

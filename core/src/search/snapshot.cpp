@@ -26,14 +26,25 @@ key key_of(const block& b, const entry& e) noexcept {
     return {e.starts_at, rendered_id(b.object(e))};
 }
 
-// One event bound for a block being assembled: its times, its rendered object, wherever that is,
-// and its filter key.
+// One event bound for a block being assembled: its entry (all but where its object will be) and
+// its rendered object, wherever that is.
 struct item {
-    time::instant starts_at;
-    time::instant ends_at;
+    entry fields;
     std::string_view object;
-    std::uint64_t filter_key;
 };
+
+// An event's prices as its entry holds them. A price money::parse_price cannot read (storage
+// holds only what it wrote, so: none) counts as absent.
+std::pair<std::int64_t, std::int64_t> price_fields(const event& e) noexcept {
+    auto min_price = e.min_price ? money::parse_price(*e.min_price) : std::nullopt;
+    auto max_price = e.max_price ? money::parse_price(*e.max_price) : std::nullopt;
+    return {min_price ? min_price->micros : detail::no_min_price, max_price ? max_price->micros : detail::no_max_price};
+}
+
+entry entry_of(const event& e, std::uint64_t filter_key) noexcept {
+    auto [min_price, max_price] = price_fields(e);
+    return entry{e.starts_at, e.ends_at, 0, 0, filter_key, min_price, max_price};
+}
 
 std::uint64_t filter_key_of(std::uint16_t provider, std::string_view object) noexcept {
     return (std::uint64_t{provider} << detail::provider_shift) |
@@ -60,8 +71,10 @@ std::shared_ptr<const block> make_block(std::span<const item> items) {
     for (const auto& i : items) {
         auto begin = static_cast<std::uint32_t>(b->rendered.size());
         b->rendered.append(i.object);
-        b->entries.push_back(
-            entry{i.starts_at, i.ends_at, begin, static_cast<std::uint32_t>(b->rendered.size()), i.filter_key});
+        entry e = i.fields;
+        e.begin = begin;
+        e.end = static_cast<std::uint32_t>(b->rendered.size());
+        b->entries.push_back(e);
         b->rendered.push_back(',');
     }
     b->index_titles();
@@ -77,21 +90,7 @@ std::string_view rendered_title(std::string_view object) noexcept {
     auto id = rendered_id(object);
     std::size_t begin = static_cast<std::size_t>(id.data() - object.data()) + id.size() + field.size();
     if (begin > object.size()) return {};
-    std::size_t i = begin;
-    while (i < object.size() && object[i] != '"') i += object[i] == '\\' ? 2 : 1;
-    return object.substr(begin, std::min(i, object.size()) - begin);
-}
-
-std::pair<std::string_view, std::string_view> rendered_prices(std::string_view object) noexcept {
-    constexpr std::string_view min_field = R"(,"min_price":)";
-    constexpr std::string_view max_field = R"(,"max_price":)";
-    auto max_at = object.rfind(max_field);
-    if (max_at == std::string_view::npos || object.empty()) return {};
-    auto min_at = object.rfind(min_field, max_at);
-    if (min_at == std::string_view::npos) return {};
-    auto min_begin = min_at + min_field.size();
-    auto max_begin = max_at + max_field.size();
-    return {object.substr(min_begin, max_at - min_begin), object.substr(max_begin, object.size() - 1 - max_begin)};
+    return object.substr(begin, string_end(object, begin) - begin);
 }
 
 event_filter::event_filter(const query& q, std::span<const std::string> providers) noexcept
@@ -102,8 +101,8 @@ event_filter::event_filter(const query& q, std::span<const std::string> provider
         word_count_ = q.words->count;
         for (std::size_t i = 0; i < word_count_; ++i) words_[i] = q.words->word(i);
     }
-    for (std::size_t i = 0; i < word_count_ && !indexed_word_; ++i)
-        if (words_[i].size() >= 3) indexed_word_ = prefix_key(words_[i]);
+    for (std::size_t i = 0; i < word_count_; ++i)
+        if (words_[i].size() >= 3) indexed_words_[indexed_count_++] = prefix_key(words_[i]);
     if (q.provider) {
         auto it = std::find(providers.begin(), providers.end(), q.provider->view());
         satisfiable_ = it != providers.end();
@@ -114,20 +113,11 @@ event_filter::event_filter(const query& q, std::span<const std::string> provider
 
 bool event_filter::matches(const snapshot_block& b, const snapshot_entry& e) const noexcept {
     if ((e.filter_key & key_mask_) != key_value_) return false;
-    auto object = b.object(e);
-    if (q_->price_min || q_->price_max) {
-        auto [min_text, max_text] = rendered_prices(object);
-        if (q_->price_max) {
-            auto min_price = money::parse_price(min_text);
-            if (!min_price || *min_price > *q_->price_max) return false;
-        }
-        if (q_->price_min) {
-            auto max_price = money::parse_price(max_text);
-            if (!max_price || *max_price < *q_->price_min) return false;
-        }
-    }
-    return word_count_ == 0 || text::has_word_prefixes(rendered_title(object), std::span(words_.data(), word_count_),
-                                                       text::word_source::json_string);
+    if (q_->price_max && e.min_price > q_->price_max->micros) return false;
+    if (q_->price_min && e.max_price < q_->price_min->micros) return false;
+    return word_count_ == 0 ||
+           text::has_word_prefixes(rendered_title(b.object(e)), std::span(words_.data(), word_count_),
+                                   text::word_source::json_string);
 }
 
 void snapshot_block::index_titles() {
@@ -290,7 +280,7 @@ std::shared_ptr<const snapshot> snapshot::with_changes(std::int64_t data_version
     };
     auto add_new = [&](const insertion& ins) {
         const auto& e = changes[ins.change].now;
-        pending.push_back(item{e.starts_at, e.ends_at, rendered[ins.change], filter_keys[ins.change]});
+        pending.push_back(item{entry_of(e, filter_keys[ins.change]), rendered[ins.change]});
     };
 
     for (std::size_t b = 0; b < blocks_.size(); ++b) {
@@ -312,7 +302,7 @@ std::shared_ptr<const snapshot> snapshot::with_changes(std::int64_t data_version
                                                 " is held already but was given as new");
                 add_new(*insertion_it++);
             }
-            pending.push_back(item{e.starts_at, e.ends_at, blk.object(e), e.filter_key});
+            pending.push_back(item{e, blk.object(e)});
         }
         while (insertion_it != insertions.end() && insertion_it->block == b) add_new(*insertion_it++);
         if (pending.size() >= block_events / 4) emit_pending();
@@ -368,7 +358,9 @@ void snapshot_builder::add(const event& e) {
     }
     auto begin = static_cast<std::uint32_t>(current_->rendered.size());
     append_event(current_->rendered, e);
-    entry added{e.starts_at, e.ends_at, begin, static_cast<std::uint32_t>(current_->rendered.size()), 0};
+    entry added = entry_of(e, 0);
+    added.begin = begin;
+    added.end = static_cast<std::uint32_t>(current_->rendered.size());
     auto id = rendered_id(current_->object(added));
     const bool first = built_->size_ == 0 && current_->entries.empty();
     if (!first) {

@@ -90,6 +90,20 @@ std::optional<std::string_view> word_reader::next(std::span<char> buffer) noexce
     bool in_word = false;
     std::array<char, 4> scratch{};
     while (at_ < text_.size()) {
+        // ASCII, most of most titles, without decoding: a letter or digit joins the word (lower
+        // case), anything else but a JSON escape ends it.
+        if (auto c = text_[at_]; static_cast<unsigned char>(c) < 0x80 && c != '\\') {
+            if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+            if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+                in_word = true;
+                if (length < buffer.size()) buffer[length++] = c;
+                ++at_;
+                continue;
+            }
+            ++at_;
+            if (in_word) break;
+            continue;
+        }
         folded f{folded::kind::separator, {}};
         if (source_ == word_source::json_string && text_[at_] == '\\') {
             at_ += at_ + 1 < text_.size() && text_[at_ + 1] == 'u' ? 6 : 2;
@@ -142,8 +156,13 @@ bool has_word_prefixes(std::string_view text, std::span<const std::string_view> 
     for (word_reader words(text, source); found != all;) {
         auto word = words.next(buffer);
         if (!word) return false;
-        for (std::size_t i = 0; i < folded_prefixes.size(); ++i)
-            if (word->starts_with(folded_prefixes[i])) found |= std::uint64_t{1} << i;
+        for (std::size_t i = 0; i < folded_prefixes.size(); ++i) {
+            auto prefix = folded_prefixes[i];
+            // The first byte decides most comparisons; no call for those.
+            if (prefix.empty() || (word->size() >= prefix.size() && (*word)[0] == prefix[0] &&
+                                   word->compare(0, prefix.size(), prefix) == 0))
+                found |= std::uint64_t{1} << i;
+        }
     }
     return true;
 }

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <array>
+#include <climits>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -54,7 +55,14 @@ struct snapshot_entry {
     // The provider's index in the snapshot's table (top 16 bits) and the title's
     // text::title_signature (low 48): what a filter rules out without reading the object.
     std::uint64_t filter_key;
+    // The prices in micros (money::price); no_min_price / no_max_price for an event without.
+    std::int64_t min_price;
+    std::int64_t max_price;
 };
+
+// Sentinels no price filter lets through: nothing is at or under the one, at or over the other.
+inline constexpr std::int64_t no_min_price = INT64_MAX;
+inline constexpr std::int64_t no_max_price = INT64_MIN;
 
 inline constexpr unsigned provider_shift = 48;
 inline constexpr std::size_t max_providers = 0xFFFF;
@@ -91,18 +99,27 @@ inline std::uint32_t prefix_key(std::string_view folded) noexcept {
 inline constexpr std::size_t max_block_events = 0xFFFF;
 
 /// The JSON text of the id in an object append_event rendered: it starts {"id":"<id>".
+/// Where the JSON string whose text starts at object[from] ends: the index of its closing quote
+/// (object.size() when there is none).
+inline std::size_t string_end(std::string_view object, std::size_t from) noexcept {
+    for (;;) {
+        auto quote = object.find('"', from);
+        if (quote == std::string_view::npos) return object.size();
+        // Escaped when an odd number of backslashes precede it.
+        std::size_t backslashes = 0;
+        while (quote - backslashes > from && object[quote - backslashes - 1] == '\\') ++backslashes;
+        if (backslashes % 2 == 0) return quote;
+        from = quote + 1;
+    }
+}
+
 inline std::string_view rendered_id(std::string_view object) noexcept {
     constexpr std::size_t prefix = sizeof(R"({"id":")") - 1;
-    std::size_t i = prefix;
-    while (i < object.size() && object[i] != '"') i += object[i] == '\\' ? 2 : 1;
-    return object.substr(prefix, std::min(i, object.size()) - prefix);
+    return object.substr(prefix, string_end(object, prefix) - prefix);
 }
 
 /// The inside of the title's JSON string in an object append_event rendered (escapes as written).
 std::string_view rendered_title(std::string_view object) noexcept;
-
-/// The min_price and max_price texts in an object append_event rendered ("null" when absent).
-std::pair<std::string_view, std::string_view> rendered_prices(std::string_view object) noexcept;
 
 /// What a query's filters ask of each event, resolved against one snapshot.
 class event_filter {
@@ -112,9 +129,26 @@ public:
     /// Whether any event can match (false: the provider is unknown to the snapshot).
     bool satisfiable() const noexcept { return satisfiable_; }
     bool active() const noexcept { return active_; }
-    /// The title index key of q's first word of three bytes or more, when it has one: only events
-    /// the index lists under it can match.
-    std::optional<std::uint32_t> indexed_word() const noexcept { return indexed_word_; }
+    /// The title index keys of q's words of three bytes or more: only events the index lists under
+    /// each of them can match.
+    std::span<const std::uint32_t> indexed_words() const noexcept { return {indexed_words_.data(), indexed_count_}; }
+    /// Of the events `b`'s title index lists under one of indexed_words(), the fewest; all can
+    /// match only when every word is there. Empty span when indexed_words() is. Looks words up
+    /// rarest first, as the blocks before found them, and stops at one listing no event: a rare
+    /// word in a query skips most blocks after one binary search.
+    std::span<const std::uint16_t> fewest_candidates(const snapshot_block& b) noexcept {
+        std::span<const std::uint16_t> fewest;
+        for (std::size_t n = 0; n < indexed_count_; ++n) {
+            auto i = rarest_first_[n];
+            auto listed = b.events_with_prefix(indexed_words_[i]);
+            listed_before_[i] = listed.size();
+            if (n == 0 || listed.size() < fewest.size()) fewest = listed;
+            if (fewest.empty()) break;
+        }
+        std::sort(rarest_first_.begin(), rarest_first_.begin() + static_cast<std::ptrdiff_t>(indexed_count_),
+                  [&](std::uint8_t x, std::uint8_t y) { return listed_before_[x] < listed_before_[y]; });
+        return fewest;
+    }
     bool matches(const snapshot_block& b, const snapshot_entry& e) const noexcept;
 
 private:
@@ -125,7 +159,11 @@ private:
     std::uint64_t key_value_ = 0;
     std::array<std::string_view, max_q_words> words_{};
     std::size_t word_count_ = 0;
-    std::optional<std::uint32_t> indexed_word_;
+    std::array<std::uint32_t, max_q_words> indexed_words_{};
+    std::size_t indexed_count_ = 0;
+    static_assert(max_q_words == 8, "rarest_first_ starts as every index in order");
+    std::array<std::uint8_t, max_q_words> rarest_first_{0, 1, 2, 3, 4, 5, 6, 7};
+    std::array<std::size_t, max_q_words> listed_before_{};
 };
 
 /// Whether the event at `e` in `b` comes after `after` in (starts_at, id) order.
@@ -204,7 +242,7 @@ private:
         std::size_t remaining = q.limit ? *q.limit : size_;
         std::optional<page_end> last_emitted;
         bool more = false;
-        const detail::event_filter filter(q, *providers_);
+        detail::event_filter filter(q, *providers_);
         if (!filter.satisfiable()) return std::nullopt;
         for (; b < blocks_.size() && !more; ++b) {
             // Ingestion guarantees end >= start, so nothing starting after ends_at can end before it.
@@ -246,10 +284,10 @@ private:
             auto accept = [&](const entry& e) {
                 return (!q.ends_at || e.ends_at <= *q.ends_at) && (!filter.active() || filter.matches(blk, e));
             };
-            if (auto key = filter.indexed_word()) {
-                // Only the events the title index lists can match: visit those, in order, and emit
-                // runs of consecutive accepted ones.
-                auto candidates = blk.events_with_prefix(*key);
+            if (!filter.indexed_words().empty()) {
+                // Only the events the title index lists can match: visit those of the rarest word,
+                // in order, and emit runs of consecutive accepted ones.
+                auto candidates = filter.fewest_candidates(blk);
                 const auto first_index = static_cast<std::size_t>(first - blk.entries.begin());
                 const auto last_index = static_cast<std::size_t>(last - blk.entries.begin());
                 auto c = std::lower_bound(candidates.begin(), candidates.end(), first_index);
