@@ -1,7 +1,7 @@
 // GET /events/{id} and /events/{id}/history against a real PostgreSQL, filled by the worker from
 // the sample feeds: every field of a detail, 404/400/304, history pages and their links, answers
 // served from memory while fresh, and served on while the database is cut off (or 503 when
-// nothing was cached).
+// nothing was cached); a lookup waiting on the database never holds up its I/O thread.
 #include "harness/fixtures.hpp"
 #include "harness/harness.hpp"
 
@@ -9,6 +9,9 @@
 
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
+#include <pqxx/pqxx>
+
+#include <future>
 
 namespace mt = marquee::testing;
 namespace json = boost::json;
@@ -37,10 +40,10 @@ protected:
             .value_or("none");
     }
 
-    void start_ready(std::vector<std::string> extra = {}) {
+    void start_ready(std::vector<std::string> extra = {}, const std::string& threads = "2") {
         port_ = mt::free_port();
         std::vector<std::string> args{"--database-url", db_.url(), "--api-listen", "127.0.0.1:" + std::to_string(port_),
-                                      "--threads",      "2"};
+                                      "--threads",      threads};
         args.insert(args.end(), extra.begin(), extra.end());
         api_ = std::make_unique<mt::process>("marquee-api", args);
         ASSERT_TRUE(mt::wait_until([&] { return get("/readyz").status == 200; }, 30s, "marquee-api is ready"));
@@ -312,4 +315,23 @@ TEST_F(api_events, cached_answers_are_served_while_the_database_is_cut_off_and_o
     db_.restore();
     EXPECT_TRUE(
         mt::wait_until([&] { return get("/events/" + morancos_).status == 200; }, 30s, "event lookups reconnect"));
+}
+
+TEST_F(api_events, a_lookup_waiting_on_the_database_holds_up_no_other_request_on_its_thread) {
+    // One I/O thread: were the lookup waiting on it, nothing else could be answered meanwhile.
+    start_ready({"--event-timeout", "5"}, "1");
+    // Zones locked: the lookup's statement waits for the lock until the deadline.
+    pqxx::connection locker(db_.url());
+    pqxx::work lock(locker);
+    lock.exec0("LOCK TABLE zones IN ACCESS EXCLUSIVE MODE");
+    auto detail = std::async(std::launch::async, [&] { return get("/events/" + camela_); });
+    ASSERT_TRUE(mt::wait_until([&] { return metric("marquee_api_event_cache_misses_total") == 1; }, 10s,
+                               "the lookup is under way"));
+    EXPECT_EQ(get("/search").status, 200U);
+    EXPECT_EQ(get("/healthz").status, 200U);
+    EXPECT_EQ(detail.wait_for(0s), std::future_status::timeout) << "the lookup still waits, the thread did not";
+    auto r = detail.get();
+    EXPECT_EQ(r.status, 503U) << "nothing cached: " << r.body;
+    lock.abort();
+    EXPECT_EQ(get("/events/" + camela_).status, 200U);
 }
