@@ -6,6 +6,8 @@
 #include "marquee/search/snapshot_updater.hpp"
 #include "marquee/text/words.hpp"
 
+#include "parsed_query.hpp"
+
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
@@ -22,9 +24,7 @@ using marquee::search::decode_cursor;
 using marquee::search::encode_cursor;
 using marquee::search::event;
 using marquee::search::page_end;
-using marquee::search::parse_query;
 using marquee::search::query;
-using marquee::search::query_error;
 using marquee::search::snapshot;
 using marquee::text::word_reader;
 using marquee::text::word_source;
@@ -39,19 +39,11 @@ std::vector<std::string> words_of(std::string_view text, word_source source = wo
 }
 
 query ok(std::string_view text) {
-    auto result = parse_query(text);
-    if (auto* e = std::get_if<query_error>(&result)) {
-        ADD_FAILURE() << "'" << text << "' rejected: " << e->message;
-        return {};
-    }
-    return std::get<query>(result);
+    return marquee::testing::parsed(text);
 }
 
 std::string rejection(std::string_view text) {
-    auto result = parse_query(text);
-    if (auto* e = std::get_if<query_error>(&result)) return std::string(e->message);
-    ADD_FAILURE() << "'" << text << "' accepted";
-    return {};
+    return std::string(marquee::testing::refusal(text).message);
 }
 
 std::vector<std::string> q_words(const query& q) {

@@ -4,6 +4,8 @@
 #include "marquee/search/query.hpp"
 #include "marquee/search/snapshot_updater.hpp"
 
+#include "parsed_query.hpp"
+
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
@@ -18,9 +20,7 @@ using marquee::search::decode_cursor;
 using marquee::search::encode_cursor;
 using marquee::search::event;
 using marquee::search::page_end;
-using marquee::search::parse_query;
 using marquee::search::query;
-using marquee::search::query_error;
 using marquee::search::snapshot;
 using namespace std::chrono_literals;
 
@@ -29,19 +29,11 @@ namespace {
 const marquee::time::instant epoch{std::chrono::microseconds{1'600'000'000'000'000}};
 
 query ok(std::string_view text) {
-    auto result = parse_query(text);
-    if (auto* e = std::get_if<query_error>(&result)) {
-        ADD_FAILURE() << "'" << text << "' rejected: " << e->message;
-        return {};
-    }
-    return std::get<query>(result);
+    return marquee::testing::parsed(text);
 }
 
 std::string rejection(std::string_view text) {
-    auto result = parse_query(text);
-    if (auto* e = std::get_if<query_error>(&result)) return std::string(e->message);
-    ADD_FAILURE() << "'" << text << "' accepted";
-    return {};
+    return std::string(marquee::testing::refusal(text).message);
 }
 
 std::string uuid_for(int n) {
@@ -128,7 +120,8 @@ TEST(search_pages, a_cursor_belongs_to_the_query_that_made_it) {
     EXPECT_EQ(same.limit, 3U) << "the page size may change between pages";
     EXPECT_EQ(ok("starts_at=2021-06-30T00:00:00Z&cursor=" + cursor).limit, marquee::search::default_page_limit);
 
-    const std::string other = "cursor is not a next_cursor of this query (same starts_at, ends_at, q, price_min, price_max and provider)";
+    const std::string other =
+        "cursor is not a next_cursor of this query (same starts_at, ends_at, q, price_min, price_max and provider)";
     EXPECT_EQ(rejection("starts_at=2021-06-30T00:00:01Z&cursor=" + cursor), other) << "another starts_at";
     EXPECT_EQ(rejection("cursor=" + cursor), other) << "no starts_at";
     EXPECT_EQ(rejection("starts_at=2021-06-30T00:00:00Z&ends_at=2030-01-01T00:00:00Z&cursor=" + cursor), other);

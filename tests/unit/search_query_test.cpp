@@ -1,5 +1,7 @@
 #include "marquee/search/query.hpp"
 
+#include "parsed_query.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -15,19 +17,11 @@ marquee::time::instant at(const char* rfc3339) {
 }
 
 query ok(std::string_view text) {
-    auto result = parse_query(text);
-    if (auto* e = std::get_if<query_error>(&result)) {
-        ADD_FAILURE() << "'" << text << "' rejected: " << e->message;
-        return {};
-    }
-    return std::get<query>(result);
+    return marquee::testing::parsed(text);
 }
 
 query_error::kind rejected(std::string_view text) {
-    auto result = parse_query(text);
-    if (auto* e = std::get_if<query_error>(&result)) return e->what;
-    ADD_FAILURE() << "'" << text << "' accepted";
-    return query_error::kind::invalid_parameter;
+    return marquee::testing::refusal(text).what;
 }
 
 }  // namespace
