@@ -9,6 +9,8 @@
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <cstdio>
+#include <map>
 #include <thread>
 
 namespace mt = marquee::testing;
@@ -191,4 +193,103 @@ TEST_F(pipeline, search_filters_and_orders_by_instant_across_provider_time_zones
     EXPECT_EQ(
         search("?starts_at=2021-02-10T19:00:00Z&ends_at=2021-07-01T00:00:00Z"),
         (list{"madrid/322 2021-02-10T20:00:00", "tokyo/291 2021-06-30T21:00:00", "madrid/291 2021-06-30T21:00:00"}));
+}
+
+namespace {
+
+// A feed of `count` events from base_event_id `first` on, "Show <n>" one hour apart from
+// 2030-01-01T00:00 local; `adjust` may change each event's start, title and sell mode.
+struct feed_event {
+    int n;
+    std::string start;  // local, "YYYY-MM-DDTHH:MM:SS"
+    std::string title;
+    std::string sell_mode = "online";
+};
+
+std::string feed_xml(const std::vector<feed_event>& events) {
+    std::string xml = R"(<?xml version="1.0" encoding="UTF-8"?><eventList version="1.0"><output>)";
+    for (const auto& e : events) {
+        auto end = e.start.substr(0, 14) + "30:00";
+        xml += "<base_event base_event_id=\"" + std::to_string(e.n) + "\" sell_mode=\"" + e.sell_mode + "\" title=\"" +
+               e.title + "\"><event event_start_date=\"" + e.start + "\" event_end_date=\"" + end + "\" event_id=\"" +
+               std::to_string(e.n) + "\" sell_from=\"2029-01-01T00:00:00\" sell_to=\"" + e.start +
+               "\" sold_out=\"false\"><zone zone_id=\"1\" capacity=\"10\" price=\"10.00\" name=\"A\" "
+               "numbered=\"false\"/></event></base_event>";
+    }
+    return xml + "</output></eventList>";
+}
+
+std::string hour_start(int hours_from_2030) {
+    char text[32];
+    std::snprintf(text, sizeof text, "2030-01-%02dT%02d:00:00", 1 + hours_from_2030 / 24, hours_from_2030 % 24);
+    return text;
+}
+
+}  // namespace
+
+// A client pages through a filtered query while the worker ingests a new version of the feed
+// (events moved, renamed, gone offline, new): every event that did not move is on exactly one
+// page, whatever changed around it; the pages stay in order and the last one ends the walk.
+TEST_F(pipeline, pages_stay_consistent_across_a_concurrent_ingestion) {
+    std::vector<feed_event> before;
+    for (int n = 1; n <= 120; ++n) before.push_back({n, hour_start(n), "Show " + std::to_string(n)});
+    auto after = before;
+    for (auto& e : after) {
+        if (e.n >= 100 && e.n < 110) e.start = "2029-12-31T" + std::to_string(10 + e.n - 100) + ":00:00";  // moved
+        if (e.n >= 30 && e.n < 40) e.title += " renamed";
+        if (e.n >= 50 && e.n < 56) e.sell_mode = "offline";  // stays searchable: it was online once
+    }
+    for (int n = 121; n <= 130; ++n) after.push_back({n, hour_start(n), "Show " + std::to_string(n)});
+    auto feeds = mt::test_dir("paged-feeds");
+    mt::write_file(feeds / "a.xml", feed_xml(before));
+    mt::write_file(feeds / "b.xml", feed_xml(after));
+    mt::provider_mock feed(feeds);
+    mt::execute(db_.url(),
+                "INSERT INTO providers (name, url, time_zone) VALUES ('paged', '" + feed.url() + "', 'Europe/Madrid')");
+    ASSERT_TRUE(feed.control("/_control/next?file=a.xml"));
+    mt::process worker("marquee-worker", {"--threads", "2"}, env());
+    mt::publish_job(vhost_, "paged", mt::slot(0));
+    ASSERT_TRUE(mt::wait_until([&] { return succeeded_runs() == "1"; }, 60s, "the first feed ingested"));
+
+    auto api_port = mt::free_port();
+    mt::process api("marquee-api", {},
+                    {{"DATABASE_URL", db_.url()}, {"API_LISTEN", "127.0.0.1:" + std::to_string(api_port)}});
+    ASSERT_TRUE(
+        mt::wait_until([&] { return mt::http_get("127.0.0.1", api_port, "/readyz").status == 200; }, 30s, "api ready"));
+    auto data_version = [&] {
+        auto body = mt::http_get("127.0.0.1", api_port, "/readyz").body;
+        auto at = body.find("\"data_version\":");
+        return at == std::string::npos ? std::string() : body.substr(at + 15, body.find(',', at) - at - 15);
+    };
+    const auto first_version = data_version();
+
+    std::map<std::string, int> seen;
+    std::string target = "/search?q=show&limit=25";
+    for (int page = 0; !target.empty(); ++page) {
+        ASSERT_LT(page, 10);
+        auto r = mt::http_get("127.0.0.1", api_port, target);
+        ASSERT_EQ(r.status, 200u) << target << ": " << r.body;
+        auto events = events_of(r);
+        EXPECT_LE(events.size(), 25u);
+        for (const auto& e : events) ++seen[std::string(e.as_object().at("id").as_string())];
+        auto link = r.headers["link"];
+        target = link.empty() ? "" : link.substr(1, link.find('>') - 1);
+        if (page == 0) {
+            // The second version of the feed, ingested by the worker while the client pages.
+            ASSERT_TRUE(feed.control("/_control/next?file=b.xml"));
+            mt::publish_job(vhost_, "paged", mt::slot(1));
+            ASSERT_TRUE(mt::wait_until([&] { return succeeded_runs() == "2"; }, 60s, "the second feed ingested"));
+            ASSERT_TRUE(mt::wait_until([&] { return data_version() != first_version; }, 30s, "the API has it"));
+        }
+    }
+    auto count = [&](int n) {
+        auto id = marquee::ids::event_uuid("paged", std::to_string(n), std::to_string(n)).to_string();
+        return seen.contains(id) ? seen[id] : 0;
+    };
+    for (int n = 1; n <= 130; ++n) {
+        if (n >= 100 && n < 110)
+            EXPECT_LE(count(n), 1) << "moved event " << n;
+        else
+            EXPECT_EQ(count(n), 1) << "event " << n << " did not move";
+    }
 }
