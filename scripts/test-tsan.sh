@@ -7,6 +7,7 @@
 #   isolation    a slow and a quick provider ingested at the same time by one worker
 #   api          snapshot swaps (notify, version check) while requests are served; SIGTERM
 #   api_connections  the API's I/O threads under thousands of connections, the sweep, the cap
+#   api_events   event lookups handed from I/O threads to the reader threads and back, the cache
 #   worker_metrics   the metric shards written by consumers and read by the exporter thread
 #   restart      a job in hand finishing while the signal thread asks the worker to stop
 # Every process (tests and the binaries they start) writes its TSan reports to
@@ -20,7 +21,7 @@ root=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$root"
 readonly dir=${TSAN_DIR:-build-tsan}
 readonly jobs=${JOBS:-$(nproc)}
-readonly tests=${TSAN_TESTS:-'^(pipeline|ingestion|coalescing|isolation|api|api_connections|worker_metrics|restart)\.'}
+readonly tests=${TSAN_TESTS:-'^(pipeline|ingestion|coalescing|isolation|api|api_connections|api_events|worker_metrics|restart)\.'}
 readonly reports=$root/$dir/tsan-reports
 
 cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMARQUEE_TSAN=ON -DMARQUEE_BENCH=OFF \
