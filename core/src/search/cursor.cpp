@@ -3,6 +3,7 @@
 #include "marquee/search/query.hpp"
 
 #include "marquee/hash/mix.hpp"
+#include "marquee/text/base64url.hpp"
 
 #include <array>
 #include <cstring>
@@ -13,17 +14,6 @@ namespace {
 constexpr std::uint8_t cursor_format = 1;
 constexpr std::size_t fixed_bytes = 1 + 8 + 8 + 1;
 constexpr std::size_t max_cursor_bytes = fixed_bytes + max_page_id_length;
-
-constexpr std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-int sextet_of(char c) noexcept {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '-') return 62;
-    if (c == '_') return 63;
-    return -1;
-}
 
 }  // namespace
 
@@ -70,38 +60,14 @@ std::string encode_cursor(const query& q, time::instant starts_at, std::string_v
     put64(&bytes[9], selection_fingerprint(q));
     bytes[17] = static_cast<std::uint8_t>(id.size());
     std::memcpy(&bytes[fixed_bytes], id.data(), id.size());
-    const std::size_t n = fixed_bytes + id.size();
-    std::string out;
-    out.reserve((n * 4 + 2) / 3);
-    for (std::size_t i = 0; i < n; i += 3) {
-        std::uint32_t chunk = static_cast<std::uint32_t>(bytes[i]) << 16;
-        if (i + 1 < n) chunk |= static_cast<std::uint32_t>(bytes[i + 1]) << 8;
-        if (i + 2 < n) chunk |= bytes[i + 2];
-        const std::size_t chars = i + 2 < n ? 4 : i + 1 < n ? 3 : 2;
-        for (std::size_t c = 0; c < chars; ++c) out.push_back(alphabet[(chunk >> (18 - 6 * c)) & 63]);
-    }
-    return out;
+    return text::base64url_encode(std::span<const std::uint8_t>(bytes.data(), fixed_bytes + id.size()));
 }
 
 std::optional<page_after> decode_cursor(std::string_view cursor, const query& q) noexcept {
-    std::array<std::uint8_t, max_cursor_bytes + 3> bytes{};
-    std::size_t n = 0;
-    std::uint32_t bits = 0;
-    int bit_count = 0;
-    if (cursor.size() % 4 == 1) return std::nullopt;  // no base64 text ends with one lone sextet
-    for (char c : cursor) {
-        int sextet = sextet_of(c);
-        if (sextet < 0) return std::nullopt;
-        bits = (bits << 6) | static_cast<std::uint32_t>(sextet);
-        bit_count += 6;
-        if (bit_count >= 8) {
-            bit_count -= 8;
-            if (n == bytes.size()) return std::nullopt;
-            bytes[n++] = static_cast<std::uint8_t>((bits >> bit_count) & 0xff);
-        }
-    }
-    // The unused low bits of the last sextet are zero in what encode_cursor writes: one cursor, one text.
-    if ((bits & ((1U << bit_count) - 1)) != 0) return std::nullopt;
+    std::array<std::uint8_t, max_cursor_bytes> bytes{};
+    auto decoded = text::base64url_decode(cursor, bytes);
+    if (!decoded) return std::nullopt;
+    const std::size_t n = *decoded;
     if (n < fixed_bytes || bytes[0] != cursor_format) return std::nullopt;
     if (get64(&bytes[9]) != selection_fingerprint(q)) return std::nullopt;
     const std::size_t id_length = bytes[17];
