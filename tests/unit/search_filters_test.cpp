@@ -7,6 +7,7 @@
 #include "marquee/text/words.hpp"
 
 #include "parsed_query.hpp"
+#include "snapshot_pages.hpp"
 
 #include <gtest/gtest.h>
 
@@ -23,7 +24,6 @@
 using marquee::search::decode_cursor;
 using marquee::search::encode_cursor;
 using marquee::search::event;
-using marquee::search::page_end;
 using marquee::search::query;
 using marquee::search::snapshot;
 using marquee::text::word_reader;
@@ -244,35 +244,8 @@ bool oracle_matches(const event& e, const query& q) {
     return true;
 }
 
-std::vector<std::string> ids_in(const std::string& json) {
-    std::vector<std::string> ids;
-    for (auto pos = json.find("\"id\":\""); pos != std::string::npos; pos = json.find("\"id\":\"", pos + 1))
-        ids.push_back(json.substr(pos + 6, json.find('"', pos + 6) - pos - 6));
-    return ids;
-}
-
-std::vector<std::string> walk(const snapshot& s, query q, std::uint32_t limit) {
-    q.limit = limit;
-    q.after.reset();
-    std::vector<std::string> all;
-    for (;;) {
-        std::vector<std::string_view> ranges(s.size() + 1);
-        std::optional<page_end> next;
-        auto n = s.match_ranges(q, ranges, &next).value();
-        std::string json;
-        for (std::size_t i = 0; i < n; ++i) json.append(ranges[i]);
-        auto ids = ids_in(json);
-        EXPECT_LE(ids.size(), limit);
-        all.insert(all.end(), ids.begin(), ids.end());
-        if (!next) return all;
-        EXPECT_EQ(ids.size(), limit) << "only the last page may be short";
-        q.after = decode_cursor(encode_cursor(q, next->starts_at, next->id), q);
-        if (!q.after) {
-            ADD_FAILURE() << "a next cursor was refused";
-            return all;
-        }
-    }
-}
+using marquee::testing::ids_in;
+using marquee::testing::walk;
 
 std::string random_query(std::mt19937& rng) {
     std::vector<std::string> parts;

@@ -5,6 +5,7 @@
 #include "marquee/search/snapshot_updater.hpp"
 
 #include "parsed_query.hpp"
+#include "snapshot_pages.hpp"
 
 #include <gtest/gtest.h>
 
@@ -19,7 +20,6 @@
 using marquee::search::decode_cursor;
 using marquee::search::encode_cursor;
 using marquee::search::event;
-using marquee::search::page_end;
 using marquee::search::query;
 using marquee::search::snapshot;
 using namespace std::chrono_literals;
@@ -53,48 +53,10 @@ event make_event(int n, int minute, int length_minutes, const std::string& title
     return e;
 }
 
-std::vector<std::string> ids_in(const std::string& json) {
-    std::vector<std::string> ids;
-    for (auto pos = json.find("\"id\":\""); pos != std::string::npos; pos = json.find("\"id\":\"", pos + 1))
-        ids.push_back(json.substr(pos + 6, json.find('"', pos + 6) - pos - 6));
-    return ids;
-}
-
-// One page of `q` from `s`: its events' ids and where the next starts.
-std::pair<std::vector<std::string>, std::optional<page_end>> page_of(const snapshot& s, const query& q) {
-    std::vector<std::string_view> ranges(s.size() + 1);
-    std::optional<page_end> next;
-    auto n = s.match_ranges(q, ranges, &next).value();
-    std::string json;
-    for (std::size_t i = 0; i < n; ++i) json.append(ranges[i]);
-    return {ids_in(json), next};
-}
-
-// Follows next cursors from the first page to the last, as a client would.
-std::vector<std::string> walk(const snapshot& s, query q, std::uint32_t limit, std::size_t* pages = nullptr) {
-    q.limit = limit;
-    q.after.reset();
-    std::vector<std::string> all;
-    for (std::size_t page = 1;; ++page) {
-        auto [ids, next] = page_of(s, q);
-        EXPECT_LE(ids.size(), limit);
-        all.insert(all.end(), ids.begin(), ids.end());
-        if (!next) {
-            if (pages) *pages = page;
-            return all;
-        }
-        EXPECT_EQ(ids.size(), limit) << "only the last page may be short";
-        q.after = decode_cursor(encode_cursor(q, next->starts_at, next->id), q);
-        EXPECT_TRUE(q.after.has_value());
-        if (!q.after) return all;
-    }
-}
-
-std::vector<std::string> unpaged(const snapshot& s, const query& q) {
-    std::string json;
-    s.append_matches(json, q);
-    return ids_in(json);
-}
+using marquee::testing::ids_in;
+using marquee::testing::page_of;
+using marquee::testing::unpaged;
+using marquee::testing::walk;
 
 }  // namespace
 
