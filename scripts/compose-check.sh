@@ -47,15 +47,7 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 # ---- images: marquee's own, and the stand-ins for the official third-party ones
 docker_base_image
 docker_marquee_image "$root" marquee:local "$work/build.log"
-for service in postgres rabbitmq haproxy; do
-    say "docker build -t marquee-standin/$service:local (tests/compose/$service)"
-    DOCKER_BUILDKIT=0 docker build --network host -t "marquee-standin/$service:local" "$root/tests/compose/$service" \
-        >"$work/standin-$service.log" 2>&1 ||
-        {
-            tail -n 30 "$work/standin-$service.log" >&2
-            die "building the $service stand-in failed"
-        }
-done
+docker_standin_images "$root"
 
 # ---- the stack, as the compose file's header tells an operator to start it
 set -a
@@ -64,8 +56,9 @@ set -a
 set +a
 export MARQUEE_POSTGRES_IMAGE=marquee-standin/postgres:local MARQUEE_RABBITMQ_IMAGE=marquee-standin/rabbitmq:local \
     MARQUEE_HAPROXY_IMAGE=marquee-standin/haproxy:local
-# The bundled provider mock is on the compose network's private addresses.
-export FETCH_DENY_PRIVATE_NETWORKS=false LOG_FORMAT=json
+# The bundled provider mock is on the compose network's private addresses. A slot every 5 s instead
+# of every minute: the check waits seconds, not up to a minute, for the first ingestion.
+export FETCH_DENY_PRIVATE_NETWORKS=false LOG_FORMAT=json PROVIDER_SCHEDULE='@every 5s'
 MARQUEE_LB_PORT=$(free_port)
 MARQUEE_MOCK_PORT=$(free_port)
 export MARQUEE_LB_PORT MARQUEE_MOCK_PORT
@@ -79,7 +72,7 @@ compose up --detach --no-build --scale api=3 --scale worker=3 >"$work/compose-up
         die "docker-compose up failed"
     }
 
-say "waiting for /search through the load balancer to serve the sample events (next minute's slot)"
+say "waiting for /search through the load balancer to serve the sample events (the first slot)"
 count=0
 for _ in $(seq 240); do
     body=$(curl -fsS "$lb/search" 2>/dev/null || true)

@@ -64,3 +64,16 @@ docker_marquee_image() { # ROOT TAG LOG
             die "docker build failed (log: $log)"
         }
 }
+
+docker_standin_images() { # ROOT: the stand-ins for the official third-party images docker-compose.yml names
+    local root=$1 service
+    for service in postgres rabbitmq haproxy; do
+        say "docker build -t marquee-standin/$service:local (tests/compose/$service)"
+        DOCKER_BUILDKIT=0 docker build --network host -t "marquee-standin/$service:local" \
+            "$root/tests/compose/$service" >"$docker_work_dir/standin-$service.log" 2>&1 ||
+            {
+                tail -n 30 "$docker_work_dir/standin-$service.log" >&2
+                die "building the $service stand-in failed"
+            }
+    done
+}
