@@ -7,6 +7,7 @@
 #                      ctest last. With CI set (CI=1 make test): build-ci/, RelWithDebInfo, ASan+UBSan,
 #                      -Werror. Integration tests start their own PostgreSQL and RabbitMQ under
 #                      <build dir>/test-services.
+#   make test-build    deps + configure + build of what `make test` runs (its first half)
 #   make test-cluster  the whole topology tortured (tests/cluster/): scripts/cluster.sh in
 #                      <test dir>/test-cluster from the binaries `make test` built (build-ci/ with CI
 #                      set), 5,000 req/s through HAProxy while an API, a worker and a scheduler are
@@ -65,7 +66,7 @@ SOURCES = $(shell find $(SOURCE_DIRS) -type f \( -name '*.cpp' -o -name '*.hpp' 
 # fixtures), and they would double the run on CI's budget.
 TIDY_PATHS := ^$(CURDIR)/(core|adapters|api|worker|scheduler|tools)/
 
-.PHONY: help deps build test test-cluster test-tsan run cluster cluster-stop fuzz bench format format-check \
+.PHONY: help deps build test-build test test-cluster test-tsan run cluster cluster-stop fuzz bench format format-check \
   shellcheck tidy clean
 
 help:
@@ -78,10 +79,13 @@ build: deps
 	cmake -S . -B $(BUILD_DIR) $(CMAKE_GENERATOR) -DCMAKE_BUILD_TYPE=Release
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-# ctest stays the last command so that its summary is the last line of output.
-test: deps
+# What `make test` runs its tests from, built (.ci/run builds first, then starts the image build).
+test-build: deps
 	cmake -S . -B $(TEST_DIR) $(CMAKE_GENERATOR) $(TEST_FLAGS)
 	cmake --build $(TEST_DIR) -j $(JOBS)
+
+# ctest stays the last command so that its summary is the last line of output.
+test: test-build
 	cd $(TEST_DIR) && ctest --output-on-failure -LE cluster
 
 # Configure and build are no-ops after `make test`: the cluster runs the binaries it built.

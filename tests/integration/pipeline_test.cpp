@@ -25,14 +25,15 @@ protected:
     }
 
     // A job's slot is the second --once runs in, and a slot is ingested once (a worker skips a job
-    // whose slot already succeeded): each call waits for a second of its own.
+    // whose slot already succeeded): each call starts in a second after the one the previous run
+    // ended in. (Taking the second before starting the process is not enough: a slow start, as
+    // under TSan, runs the scheduler a second later, and the next call then got the same slot.)
     void schedule_once() {
-        auto now = std::chrono::system_clock::now();
-        if (std::chrono::floor<std::chrono::seconds>(now) <= last_once_)
+        if (std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()) <= last_once_)
             std::this_thread::sleep_until(last_once_ + std::chrono::seconds{1});
-        last_once_ = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
         mt::process scheduler("marquee-scheduler", {"--once"}, env());
         auto code = scheduler.wait_exit(60s);
+        last_once_ = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
         ASSERT_EQ(code, 0) << scheduler.log_text();
     }
 
