@@ -46,9 +46,9 @@ entry entry_of(const event& e, std::uint64_t filter_key) noexcept {
     return entry{e.starts_at, e.ends_at, 0, 0, filter_key, min_price, max_price};
 }
 
-std::uint64_t filter_key_of(std::uint16_t provider, std::string_view object) noexcept {
-    return (std::uint64_t{provider} << detail::provider_shift) |
-           text::title_signature(detail::rendered_title(object), text::word_source::json_string);
+// The provider's part of a filter key; the title's part is set by snapshot_block::index_titles.
+std::uint64_t provider_key(std::uint16_t provider) noexcept {
+    return std::uint64_t{provider} << detail::provider_shift;
 }
 
 // The index of `name` in `table`, appending it when new.
@@ -126,9 +126,15 @@ void snapshot_block::index_titles() {
     pairs.reserve(entries.size() * 6);
     std::array<char, 3> buffer{};
     for (std::size_t i = 0; i < entries.size(); ++i) {
+        // One reading of the title gives both its index pairs and its signature (as
+        // text::title_signature defines it).
+        std::uint64_t signature = 0;
         text::word_reader words(rendered_title(object(entries[i])), text::word_source::json_string);
-        while (auto word = words.next(buffer))
+        while (auto word = words.next(buffer)) {
+            signature |= text::word_signature(*word);
             if (word->size() == 3) pairs.push_back((std::uint64_t{prefix_key(*word)} << 16) | i);
+        }
+        entries[i].filter_key = (entries[i].filter_key & ~text::signature_mask) | signature;
     }
     std::sort(pairs.begin(), pairs.end());
     pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
@@ -177,7 +183,7 @@ std::shared_ptr<const snapshot> snapshot::with_changes(std::int64_t data_version
     auto id_of = [&](std::size_t i) { return rendered_id(rendered[i]); };
     // The provider table grows when a change names a provider it lacks; otherwise it is shared.
     auto providers = providers_;
-    std::vector<std::uint64_t> filter_keys(changes.size());
+    std::vector<std::uint64_t> provider_keys(changes.size());
     {
         std::unordered_map<std::string, std::uint16_t> index;
         for (std::size_t i = 0; i < providers_->size(); ++i)
@@ -193,7 +199,7 @@ std::shared_ptr<const snapshot> snapshot::with_changes(std::int64_t data_version
                 if (!grown) grown = std::make_shared<std::vector<std::string>>(*providers_);
                 provider = intern_provider(*grown, index, name);
             }
-            filter_keys[i] = filter_key_of(provider, rendered[i]);
+            provider_keys[i] = provider_key(provider);
         }
         if (grown) providers = std::move(grown);
     }
@@ -280,7 +286,7 @@ std::shared_ptr<const snapshot> snapshot::with_changes(std::int64_t data_version
     };
     auto add_new = [&](const insertion& ins) {
         const auto& e = changes[ins.change].now;
-        pending.push_back(item{entry_of(e, filter_keys[ins.change]), rendered[ins.change]});
+        pending.push_back(item{entry_of(e, provider_keys[ins.change]), rendered[ins.change]});
     };
 
     for (std::size_t b = 0; b < blocks_.size(); ++b) {
@@ -373,8 +379,7 @@ void snapshot_builder::add(const event& e) {
         }
     }
     try {
-        added.filter_key =
-            filter_key_of(intern_provider(providers_, provider_index_, e.provider), current_->object(added));
+        added.filter_key = provider_key(intern_provider(providers_, provider_index_, e.provider));
     } catch (...) {
         current_->rendered.resize(begin);
         throw;

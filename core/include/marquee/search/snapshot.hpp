@@ -84,7 +84,8 @@ struct snapshot_block {
         auto [lo, hi] = std::equal_range(prefix_keys.begin(), prefix_keys.end(), key);
         return {prefix_events.data() + (lo - prefix_keys.begin()), static_cast<std::size_t>(hi - lo)};
     }
-    /// Builds the title index from the rendered objects. Throws std::bad_alloc only.
+    /// Builds the title index from the rendered objects and sets each entry's title signature
+    /// (filter_key's low 48 bits). Throws std::bad_alloc only.
     void index_titles();
 };
 
